@@ -1,0 +1,47 @@
+# Helpers shared by lib/, apps/, tests/ and bench/.
+
+function(voxseg_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  if(VOXSEG_WARNINGS_AS_ERRORS)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# voxseg_add_module(<name> SOURCES ... [DEPENDS ...] [TORCH_PCH])
+# One static library per module (voxseg_<name>, alias voxseg::<name>), so a module and its
+# tests build without the rest of the tree; TORCH_PCH reuses the shared <torch/torch.h> PCH.
+function(voxseg_add_module name)
+  cmake_parse_arguments(M "TORCH_PCH" "" "SOURCES;DEPENDS" ${ARGN})
+  add_library(voxseg_${name} STATIC ${M_SOURCES})
+  add_library(voxseg::${name} ALIAS voxseg_${name})
+  target_include_directories(voxseg_${name} PUBLIC ${PROJECT_SOURCE_DIR}/lib)
+  target_link_libraries(voxseg_${name} PUBLIC ${M_DEPENDS})
+  voxseg_set_warnings(voxseg_${name})
+  if(M_TORCH_PCH)
+    target_precompile_headers(voxseg_${name} REUSE_FROM voxseg_torch_pch)
+  endif()
+endfunction()
+
+# voxseg_add_app(<verb> [DEPENDS ...]): apps/voxseg-<verb>.cpp -> bin/voxseg-<verb>
+function(voxseg_add_app verb)
+  cmake_parse_arguments(A "" "" "DEPENDS" ${ARGN})
+  add_executable(voxseg-${verb} voxseg-${verb}.cpp)
+  target_link_libraries(voxseg-${verb} PRIVATE voxseg::cli ${A_DEPENDS})
+  voxseg_set_warnings(voxseg-${verb})
+  install(TARGETS voxseg-${verb} RUNTIME DESTINATION bin)
+endfunction()
+
+# voxseg_add_unit_test(<module> SOURCES ... [DEPENDS ...] [TORCH_PCH])
+function(voxseg_add_unit_test module)
+  cmake_parse_arguments(T "TORCH_PCH" "" "SOURCES;DEPENDS" ${ARGN})
+  add_executable(voxseg_${module}_test ${T_SOURCES})
+  target_link_libraries(voxseg_${module}_test PRIVATE voxseg::${module} ${T_DEPENDS} GTest::gtest_main)
+  target_compile_definitions(voxseg_${module}_test PRIVATE
+    VOXSEG_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data"
+    VOXSEG_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  voxseg_set_warnings(voxseg_${module}_test)
+  if(T_TORCH_PCH)
+    target_precompile_headers(voxseg_${module}_test REUSE_FROM voxseg_torch_pch)
+  endif()
+  gtest_discover_tests(voxseg_${module}_test PROPERTIES LABELS "unit;${module}" DISCOVERY_TIMEOUT 60)
+endfunction()

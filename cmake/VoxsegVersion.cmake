@@ -1,0 +1,20 @@
+# Stamps version, git revision and library versions into a generated source.
+find_package(Git QUIET)
+set(VOXSEG_GIT_REVISION "")
+if(GIT_FOUND AND EXISTS ${CMAKE_SOURCE_DIR}/.git)
+  execute_process(COMMAND ${GIT_EXECUTABLE} describe --always --dirty --tags
+                  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
+                  OUTPUT_VARIABLE VOXSEG_GIT_REVISION OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+endif()
+if(NOT VOXSEG_GIT_REVISION)
+  set(VOXSEG_GIT_REVISION "unknown")
+endif()
+set(VOXSEG_ITK_VERSION "${ITK_VERSION_MAJOR}.${ITK_VERSION_MINOR}.${ITK_VERSION_PATCH}")
+set(VOXSEG_DCMTK_VERSION "${DCMTK_VERSION}")
+set(VOXSEG_TORCH_VERSION "${Torch_VERSION}")
+if(VOXSEG_WITH_CUDA)
+  set(VOXSEG_CUDA_BUILD 1)
+else()
+  set(VOXSEG_CUDA_BUILD 0)
+endif()
+configure_file(${CMAKE_SOURCE_DIR}/cmake/version_info.cpp.in ${CMAKE_BINARY_DIR}/generated/version_info.cpp @ONLY)

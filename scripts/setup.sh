@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package voxseg needs to build, run and test.
+# Idempotent and non-interactive; safe to run again. Needs root (or sudo).
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libinsighttoolkit5-dev libtorch-dev libdcmtk-dev libcli11-dev libfmt-dev
+  libgtest-dev googletest
+)
+test_pkgs=(
+  dcmtk dicom3tools curl
+  python3-torch python3-numpy python3-nibabel python3-pydicom
+  mricron-data insighttoolkit5-examples
+)
+[ "${1:-}" = "--tests" ] && want=("${build_pkgs[@]}" "${test_pkgs[@]}") || want=("${build_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#want[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+echo "setup: installing ${missing[*]}"
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

@@ -1,0 +1,41 @@
+# Shared helpers for tests/cli/<program>/<case>.sh (sourced). Each test runs in its own $WORK.
+set -u
+: "${VOXSEG_BIN:?run through ctest}" "${FIXTURES:?run through ctest}"
+export PATH="$VOXSEG_BIN:$PATH"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/voxseg-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+TEST_NAME="$(basename "$(dirname "$0")")/$(basename "$0" .sh)"
+
+fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
+skip() { echo "SKIP [$TEST_NAME]: $*" >&2; exit 77; }
+
+# expect_exit CODE cmd...: runs cmd, keeps stdout/stderr in $WORK/stdout, $WORK/stderr.
+expect_exit() {
+  local want=$1; shift
+  local got=0
+  "$@" >"$WORK/stdout" 2>"$WORK/stderr" || got=$?
+  if [ "$got" != "$want" ]; then
+    echo "--- stdout:" >&2; head -c 4000 "$WORK/stdout" >&2
+    echo "--- stderr:" >&2; head -c 4000 "$WORK/stderr" >&2
+    fail "expected exit $want, got $got: $*"
+  fi
+}
+# expect_stderr REGEX / expect_stdout REGEX: extended regex somewhere in the captured stream.
+expect_stderr() { grep -Eq -- "$1" "$WORK/stderr" || { cat "$WORK/stderr" >&2; fail "stderr lacks /$1/"; }; }
+expect_stdout() { grep -Eq -- "$1" "$WORK/stdout" || { cat "$WORK/stdout" >&2; fail "stdout lacks /$1/"; }; }
+# An error is one line: "voxseg-<verb>: error: ..."
+expect_one_line_error() {
+  local n; n=$(grep -c . "$WORK/stderr")
+  [ "$n" = 1 ] || { cat "$WORK/stderr" >&2; fail "expected a one-line error, got $n lines"; }
+  expect_stderr "^voxseg-[a-z]+: error: "
+}
+# expect_same_image A B [diff options]: same geometry exactly, values within tolerance.
+expect_same_image() { voxseg-test-diff "$@" >"$WORK/diff.txt" 2>&1 || { cat "$WORK/diff.txt" >&2; fail "images differ: $1 $2"; }; }
+# json_get FILE KEY.PATH: prints a value from a JSON file (Debian's python3 is a test-only dependency).
+json_get() { /usr/bin/python3 -c 'import json,sys
+v=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v=v[int(k)] if isinstance(v,list) else v[k]
+print(v)' "$1" "$2"; }
+# no_partial_files DIR: nothing half-written left behind.
+no_partial_files() { ! find "$1" -name '*.partial-*' | grep -q . || fail "partial files left in $1"; }
