@@ -63,6 +63,13 @@ int main(int argc, char** argv) {
     print_help(stdout);
     return 0;
   }
+  if (verb == "version" && argc > 2 && std::string(argv[2]) == "--json") {
+    std::printf("{\"voxseg\": \"%s\", \"revision\": \"%s\", \"itk\": \"%s\", \"dcmtk\": \"%s\", "
+                "\"libtorch\": \"%s\", \"cuda_built\": %s}\n",
+                voxseg::version(), voxseg::git_revision(), voxseg::itk_version(), voxseg::dcmtk_version(),
+                voxseg::torch_version(), voxseg::built_with_cuda() ? "true" : "false");
+    return 0;
+  }
   if (verb == "--version" || verb == "version") {
     std::printf("voxseg %s (revision %s; ITK %s, DCMTK %s, LibTorch %s, CUDA %s)\n", voxseg::version(),
                 voxseg::git_revision(), voxseg::itk_version(), voxseg::dcmtk_version(), voxseg::torch_version(),
