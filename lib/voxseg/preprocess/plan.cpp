@@ -1,0 +1,90 @@
+#include "voxseg/preprocess/plan.h"
+
+#include <ATen/ops/stack.h>
+
+#include "voxseg/core/error.h"
+
+namespace voxseg::preprocess {
+
+std::array<double, 3> array_spacing(const Geometry& g) { return {g.spacing[2], g.spacing[1], g.spacing[0]}; }
+
+Preprocessed preprocess_case(const Volume& image, const Plan& plan) {
+  at::Tensor data = image.data.dim() == 3 ? image.data.unsqueeze(0) : image.data;
+  if (data.dim() != 4) fail(ExitCode::BadInput, "expected a 3D volume or [C,Z,Y,X] channels, got {} dims", data.dim());
+  if (!plan.channels.empty() && data.size(0) != int64_t(plan.channels.size()))
+    fail(ExitCode::BadInput, "the model expects {} channel(s), the input has {}", plan.channels.size(), data.size(0));
+  Preprocessed out;
+  const auto& t = plan.transpose_forward;
+  const auto spacing = array_spacing(image.geometry);
+  data = data.permute({0, 1 + t[0], 1 + t[1], 1 + t[2]});
+  for (size_t a = 0; a < 3; ++a) {
+    out.spacing[a] = spacing[size_t(t[a])];
+    out.shape_before_crop[a] = data.size(int64_t(a) + 1);
+  }
+
+  at::Tensor mask;
+  if (plan.crop_to_nonzero) {
+    mask = nonzero_mask(data);
+    out.box = bounding_box(mask);
+    data = crop(data, out.box);
+    mask = crop(mask, out.box);
+  } else {
+    out.box.end = out.shape_before_crop;
+  }
+
+  std::vector<at::Tensor> channels;
+  for (int64_t c = 0; c < data.size(0); ++c) {
+    const NormalizeOptions o = plan.channels.empty() ? NormalizeOptions{Normalization::None} : plan.channels[size_t(c)];
+    if (o.use_mask && o.scheme == Normalization::ZScore && !mask.defined())
+      fail(ExitCode::BadModel, "z-score within the non-zero mask needs crop_to_nonzero");
+    channels.push_back(normalize_channel(data.select(0, c), o, mask));
+  }
+  data = at::stack(channels, 0);
+
+  out.target_spacing = out.spacing;
+  if (!plan.target_spacing.empty()) {
+    if (plan.target_spacing.size() != 3 && plan.target_spacing.size() != 2)
+      fail(ExitCode::BadModel, "target spacing needs 2 or 3 values, got {}", plan.target_spacing.size());
+    const size_t off = 3 - plan.target_spacing.size();
+    for (size_t a = off; a < 3; ++a) out.target_spacing[a] = plan.target_spacing[a - off];
+    if (plan.dims == 2) out.target_spacing[0] = out.spacing[0];  // 2D: keep the out-of-plane spacing
+  }
+  const std::array<int64_t, 3> shape{data.size(1), data.size(2), data.size(3)};
+  const auto new_shape = compute_new_shape(shape, out.spacing, out.target_spacing);
+  out.resample_orders = axis_orders(out.spacing, out.target_spacing, plan.image_resampling);
+  out.data = new_shape == shape ? data.contiguous() : resample_to_shape(data, new_shape, out.resample_orders);
+  return out;
+}
+
+Json plan_to_json(const Plan& plan) {
+  Json j = Json::object();
+  j["dims"] = plan.dims;
+  Json tr = Json::array();
+  for (int a : plan.transpose_forward) tr.push_back(a);
+  j["transpose_forward"] = tr;
+  j["crop_to_nonzero"] = plan.crop_to_nonzero;
+  Json ch = Json::array();
+  for (const auto& c : plan.channels) {
+    Json o = Json::object();
+    o["scheme"] = normalization_name(c.scheme);
+    if (c.scheme == Normalization::ZScore) o["use_mask"] = c.use_mask;
+    if (c.scheme == Normalization::CT) {
+      o["mean"] = c.mean;
+      o["std"] = c.std;
+      o["lower"] = c.lower;
+      o["upper"] = c.upper;
+    }
+    ch.push_back(o);
+  }
+  j["normalization"] = ch;
+  Json ts = Json::array();
+  for (double s : plan.target_spacing) ts.push_back(s);
+  j["target_spacing"] = ts;
+  j["image_order"] = plan.image_resampling.order;
+  j["image_order_z"] = plan.image_resampling.order_z;
+  j["logits_order"] = plan.logits_resampling.order;
+  j["logits_order_z"] = plan.logits_resampling.order_z;
+  return j;
+}
+
+}  // namespace voxseg::preprocess
