@@ -1,0 +1,105 @@
+// voxseg eval: overlap, surface-distance and instance metrics of predictions against references.
+#include "voxseg/cli/app.h"
+#include "voxseg/cli/batch.h"
+#include "voxseg/metrics/evaluation.h"
+#include "voxseg/metrics/labels.h"
+#include "voxseg/metrics/report.h"
+
+namespace {
+namespace vm = voxseg::metrics;
+
+struct Args {
+  std::string pred, ref, pairs, image, labels, regions, label_table, tolerances, hd95 = "max", surface = "voxels";
+  vm::EvalOptions eval;
+  vm::OutputPaths out;
+  bool no_surface = false;
+};
+
+void declare(CLI::App& app, Args& a) {
+  app.add_option("-p,--pred", a.pred, "prediction: a label file or a folder of them");
+  app.add_option("-r,--ref", a.ref, "reference: a label file or a folder (matched to -p by case name)");
+  app.add_option("--pairs", a.pairs, "CSV with columns pred,ref[,image][,case] instead of -p/-r");
+  app.add_option("--image", a.image, "image (or folder matched by case) under the report's QC pictures");
+  app.add_option("--labels", a.labels, "labels to score, e.g. 1,2,5 or 1-4 (default: all present)");
+  app.add_option("--regions", a.regions, "merged labels, e.g. \"liver=1,6;kidneys=2,3\"");
+  app.add_option("--label-table", a.label_table, "names from model.json, a bundle folder, dataset.json or phantom.json");
+  app.add_flag("--instances", a.eval.instances, "label values are instance ids (cells): matched F1, PQ, splits, merges");
+  app.add_option("--tolerance", a.eval.metrics.tolerance_mm, "NSD tolerance in mm (default 1)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--tolerances", a.tolerances, "per-label NSD tolerances, e.g. 1=2,liver=3");
+  app.add_option("--hd95", a.hd95, "max (MONAI, DeepMind: larger directed 95th percentile) or pooled (medpy)")
+      ->check(CLI::IsMember({"max", "pooled"}));
+  app.add_option("--surface", a.surface, "voxels (MONAI: boundary voxels) or surfels (DeepMind: area-weighted)")
+      ->check(CLI::IsMember({"voxels", "surfels"}));
+  app.add_flag("--no-surface", a.no_surface, "overlap and volumes only (fast)");
+  app.add_flag("--resample-pred", a.eval.resample_pred, "resample predictions onto the reference grid (nearest)");
+  app.add_option("--csv", a.out.csv, "CSV, one row per case x label");
+  app.add_option("--output-json", a.out.json, "JSON with cases, summary, conventions and provenance");
+  app.add_option("--report", a.out.report_dir, "folder for a self-contained HTML report (index.html)");
+}
+
+voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
+  auto& o = a.eval;
+  o.metrics.threads = ctx.common().threads;
+  o.metrics.surface_metrics = !a.no_surface;
+  o.metrics.hd95 = a.hd95 == "pooled" ? vm::Hd95Mode::Pooled : vm::Hd95Mode::MaxOfDirected;
+  o.metrics.surface = a.surface == "surfels" ? vm::SurfaceMode::Surfels : vm::SurfaceMode::Voxels;
+  if (!a.labels.empty()) o.labels = vm::parse_label_list(a.labels);
+  if (!a.regions.empty()) o.regions = vm::parse_regions(a.regions);
+  if (!a.tolerances.empty()) o.metrics.tolerance_by_region = vm::parse_tolerances(a.tolerances);
+  if (!a.label_table.empty()) o.names = vm::read_label_table(a.label_table);
+  o.qc_images = !a.out.report_dir.empty();
+  const auto pairing = vm::pair_inputs(a.pred, a.ref, a.pairs, a.image);
+  vm::check_outputs(a.out, ctx.force());
+
+  std::vector<vm::CaseResult> results;
+  voxseg::Json failures = voxseg::Json::array();
+  auto failed = [&](const std::string& name, const std::string& why) {
+    voxseg::Json f = voxseg::Json::object();
+    f["case"] = name, f["error"] = why;
+    failures.push_back(f);
+  };
+  voxseg::cli::Batch batch{ctx};
+  for (const auto& input : pairing.cases)
+    batch.run(input.name, input.pred, [&](voxseg::cli::Case& c) {
+      try {
+        results.push_back(vm::evaluate_case(input, o));
+      } catch (const std::exception& e) {
+        failed(input.name, e.what());
+        throw;
+      }
+      const voxseg::Json j = vm::case_json(results.back());
+      for (const auto& [key, value] : j.as_object()) c.report(key, value);
+      c.set_summary(vm::case_line(results.back()));
+    });
+  for (const auto& [name, why] : pairing.unmatched)
+    batch.run(name, "", [&, why = why, name = name](voxseg::cli::Case&) {
+      failed(name, why);
+      voxseg::fail(voxseg::ExitCode::BadInput, "{}: {}", name, why);
+    });
+
+  const voxseg::Json summary = vm::summarize(results, o.metrics.surface_metrics);
+  voxseg::Json summary_line = voxseg::Json::object();
+  summary_line["summary"] = summary;
+  summary_line["failures"] = failures;
+  ctx.print_result(summary_line, vm::summary_table(summary));
+  vm::write_outputs(a.out, results, summary, vm::describe_conventions(o.metrics), ctx.provenance(), failures,
+                    ctx.force());
+  return batch.finish();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string examples =
+      "  voxseg eval -p pred.nii.gz -r ref.nii.gz                Dice, IoU, HD, HD95, ASSD, NSD per label\n"
+      "  voxseg eval -p preds/ -r labels/ --csv m.csv            folders matched by case name\n"
+      "  voxseg eval --pairs pairs.csv --output-json m.json      pred,ref[,image][,case] columns\n"
+      "  voxseg eval -p p/ -r r/ --report qc/ --image images/    HTML report with QC pictures\n"
+      "  voxseg eval -p a.nii.gz -r b.nii.gz --regions \"liver=1,6;kidneys=2,3\" --tolerance 2\n"
+      "  voxseg eval -p a.nii.gz -r b.nii.gz --hd95 pooled       medpy's HD95\n"
+      "  voxseg eval -p a.nii.gz -r b.nii.gz --surface surfels   DeepMind surface-distance\n"
+      "  voxseg eval -p cells_pred.tif -r cells.nii.gz --instances   matched F1 at IoU>0.5, PQ\n";
+  return voxseg::cli::run<Args>(argc, argv, {"eval", "Score segmentations against references", examples}, declare,
+                                execute);
+}

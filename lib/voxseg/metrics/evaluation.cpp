@@ -1,0 +1,221 @@
+#include "voxseg/metrics/evaluation.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "voxseg/core/atomic_file.h"
+#include "voxseg/core/error.h"
+#include "voxseg/core/log.h"
+#include "voxseg/io/dicom_series.h"
+#include "voxseg/io/volume_io.h"
+#include "voxseg/metrics/labels.h"
+#include "voxseg/metrics/report.h"
+#include "voxseg/metrics/resample.h"
+
+namespace fs = std::filesystem;
+
+namespace voxseg::metrics {
+namespace {
+
+// Volume files directly in a folder, by case name (sorted).
+std::map<std::string, std::string> volumes_in(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_regular_file() || !io::is_volume_path(e.path())) continue;
+    if (e.path().filename().string().rfind('.', 0) == 0) continue;  // hidden / partial files
+    out[stem_without_extension(e.path())] = e.path().string();
+  }
+  if (ec) fail(ExitCode::BadInput, "cannot list '{}': {}", dir.string(), ec.message());
+  return out;
+}
+
+void require_exists(const std::string& path, const char* what) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail(ExitCode::BadInput, "{} '{}' does not exist", what, path);
+}
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false;
+  for (char ch : line) {
+    if (ch == '"') quoted = !quoted;
+    else if (ch == ',' && !quoted) out.push_back(cur), cur.clear();
+    else if (ch != '\r') cur += ch;
+  }
+  out.push_back(cur);
+  for (auto& s : out) {
+    const auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+    s = b == std::string::npos ? "" : s.substr(b, e - b + 1);
+  }
+  return out;
+}
+
+std::vector<EvalCase> read_pairs_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(ExitCode::BadInput, "cannot read '{}'", path);
+  std::string line;
+  if (!std::getline(in, line)) fail(ExitCode::BadInput, "'{}' is empty (expected a header pred,ref[,image][,case])", path);
+  const auto header = split_csv_line(line);
+  int ip = -1, ir = -1, ii = -1, ic = -1;
+  for (int i = 0; i < int(header.size()); ++i) {
+    if (header[size_t(i)] == "pred") ip = i;
+    else if (header[size_t(i)] == "ref") ir = i;
+    else if (header[size_t(i)] == "image") ii = i;
+    else if (header[size_t(i)] == "case") ic = i;
+  }
+  if (ip < 0 || ir < 0) fail(ExitCode::BadInput, "'{}': header must name columns pred and ref (got '{}')", path, line);
+  const fs::path base = fs::path(path).parent_path();
+  auto resolve = [&](const std::string& p) { return p.empty() || fs::path(p).is_absolute() ? p : (base / p).string(); };
+  std::vector<EvalCase> out;
+  for (int n = 2; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto f = split_csv_line(line);
+    auto get = [&](int i) { return i >= 0 && i < int(f.size()) ? f[size_t(i)] : std::string(); };
+    if (get(ip).empty() || get(ir).empty()) fail(ExitCode::BadInput, "'{}' line {}: pred or ref is empty", path, n);
+    EvalCase c{get(ic), resolve(get(ip)), resolve(get(ir)), resolve(get(ii))};
+    if (c.name.empty()) c.name = stem_without_extension(c.ref);
+    out.push_back(c);
+  }
+  return out;
+}
+
+at::Tensor scalar_labels(const Volume& v, const std::string& path) {
+  if (v.has_channels()) fail(ExitCode::BadInput, "'{}' has {} channels; a label map has one", path, v.channels());
+  return v.data;
+}
+
+}  // namespace
+
+Pairing pair_inputs(const std::string& pred, const std::string& ref, const std::string& pairs_csv,
+                    const std::string& image) {
+  Pairing out;
+  if (!pairs_csv.empty()) {
+    if (!pred.empty() || !ref.empty()) fail(ExitCode::Usage, "give either --pairs or -p/-r, not both");
+    require_exists(pairs_csv, "pairs file");
+    out.cases = read_pairs_csv(pairs_csv);
+  } else {
+    if (pred.empty() || ref.empty()) fail(ExitCode::Usage, "give -p PRED and -r REF (files or folders), or --pairs CSV");
+    require_exists(pred, "prediction");
+    require_exists(ref, "reference");
+    const bool pdir = fs::is_directory(pred) && !io::is_dicom_directory(pred);
+    const bool rdir = fs::is_directory(ref) && !io::is_dicom_directory(ref);
+    if (pdir != rdir) fail(ExitCode::Usage, "-p and -r must both be files or both be folders");
+    if (!pdir) {
+      out.cases.push_back({stem_without_extension(ref), pred, ref, ""});
+    } else {
+      const auto ps = volumes_in(pred), rs = volumes_in(ref);
+      for (const auto& [name, path] : rs) {
+        const auto it = ps.find(name);
+        if (it == ps.end()) out.unmatched.emplace_back(name, "reference '" + path + "' has no prediction in '" + pred + "'");
+        else out.cases.push_back({name, it->second, path, ""});
+      }
+      for (const auto& [name, path] : ps)
+        if (!rs.count(name)) out.unmatched.emplace_back(name, "prediction '" + path + "' has no reference in '" + ref + "'");
+      if (out.cases.empty() && out.unmatched.empty())
+        fail(ExitCode::BadInput, "no volume files in '{}' and '{}'", pred, ref);
+    }
+  }
+  if (!image.empty()) {
+    require_exists(image, "image");
+    if (fs::is_directory(image) && !io::is_dicom_directory(image)) {
+      const auto imgs = volumes_in(image);
+      for (auto& c : out.cases)
+        if (c.image.empty()) {
+          const auto it = imgs.find(c.name);
+          if (it != imgs.end()) c.image = it->second;
+          else log::warn("{}: no image named '{}' in '{}'; QC pictures without image", c.name, c.name, image);
+        }
+    } else {
+      for (auto& c : out.cases)
+        if (c.image.empty()) c.image = image;
+    }
+  }
+  return out;
+}
+
+CaseResult evaluate_case(const EvalCase& c, const EvalOptions& o) {
+  CaseResult result;
+  result.input = c;
+  Volume ref = io::read_volume(c.ref);
+  Volume pred = io::read_volume(c.pred);
+  scalar_labels(ref, c.ref);
+  scalar_labels(pred, c.pred);
+  const std::string diff = describe_geometry_difference(pred.geometry, ref.geometry);
+  if (!diff.empty()) {
+    if (!o.resample_pred)
+      fail(ExitCode::BadInput, "'{}' and '{}' have different geometry: {}; use --resample-pred to resample the "
+           "prediction (nearest neighbour)", c.pred, c.ref, diff);
+    log::warn("{}: resampling the prediction onto the reference grid (nearest neighbour): {}", c.name, diff);
+    pred = resample_nearest(pred, ref.geometry);
+    result.resampled = true;
+  }
+  if (o.instances) {
+    result.instances = evaluate_instances(pred, ref, o.metrics.threads);
+    return result;
+  }
+  std::vector<Region> regions;
+  if (!o.labels.empty() || o.regions.empty())
+    regions = regions_for_labels(o.labels.empty() ? present_labels(pred, ref) : o.labels, o.names);
+  regions.insert(regions.end(), o.regions.begin(), o.regions.end());
+  result.regions = evaluate_regions(pred, ref, regions, o.metrics);
+  if (o.qc_images) {
+    std::optional<Volume> image;
+    if (!c.image.empty()) {
+      image = io::read_volume(c.image);
+      if (!same_geometry(image->geometry, ref.geometry)) {
+        log::warn("{}: image '{}' is not on the reference grid ({}); QC pictures without image", c.name, c.image,
+                  describe_geometry_difference(image->geometry, ref.geometry));
+        image.reset();
+      }
+    }
+    result.qc = render_qc_panels(image ? &*image : nullptr, pred, ref, regions, result.regions);
+  }
+  return result;
+}
+
+Json case_json(const CaseResult& r) {
+  Json j = Json::object();
+  j["case"] = r.input.name;
+  j["pred"] = r.input.pred;
+  j["ref"] = r.input.ref;
+  if (!r.input.image.empty()) j["image"] = r.input.image;
+  j["resampled_pred"] = r.resampled;
+  if (r.instances) {
+    j["instances"] = to_json(*r.instances);
+    return j;
+  }
+  Json labels = Json::array();
+  int missing = 0, spurious = 0;
+  for (const auto& s : r.regions) {
+    labels.push_back(to_json(s));
+    missing += s.flag == "missing";
+    spurious += s.flag == "spurious";
+  }
+  j["labels"] = labels;
+  j["missing"] = missing;
+  j["spurious"] = spurious;
+  return j;
+}
+
+std::string case_line(const CaseResult& r) {
+  std::string line = r.input.name + ":";
+  auto f = [](const std::optional<double>& v) { return v ? fmt::format("{:.4g}", *v) : std::string("null"); };
+  if (r.instances) {
+    const auto& s = *r.instances;
+    return line + fmt::format(" {} predicted, {} reference objects; TP {} FP {} FN {}; F1 {} PQ {}; split {} merged {}",
+                              s.n_pred, s.n_ref, s.tp, s.fp, s.fn, f(s.f1), f(s.pq), s.split, s.merged);
+  }
+  if (r.regions.empty()) return line + " no labels";
+  for (size_t i = 0; i < r.regions.size(); ++i) {
+    const auto& s = r.regions[i];
+    line += fmt::format("{} {} dice={} hd95={}{}", i ? ";" : "", s.name, f(s.dice), f(s.hd95),
+                        s.flag.empty() ? "" : " [" + s.flag + "]");
+  }
+  return line;
+}
+
+}  // namespace voxseg::metrics

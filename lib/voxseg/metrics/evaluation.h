@@ -1,0 +1,68 @@
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "voxseg/core/json.h"
+#include "voxseg/metrics/evaluate.h"
+#include "voxseg/metrics/instances.h"
+
+namespace voxseg::metrics {
+
+/// One prediction/reference pair to score.
+struct EvalCase {
+  std::string name;   ///< case name (file name without extension)
+  std::string pred;   ///< prediction path
+  std::string ref;    ///< reference path
+  std::string image;  ///< optional image for QC pictures
+};
+
+/// Cases found, plus the names that could not be paired (each with the reason).
+struct Pairing {
+  std::vector<EvalCase> cases;
+  std::vector<std::pair<std::string, std::string>> unmatched;  ///< name, why
+};
+
+/// Pairs inputs: two files; two folders matched by case name (volume files only, sorted); or a CSV
+/// with a header naming columns pred, ref and optionally image, case (relative paths are relative
+/// to the CSV's folder). `image` is a file (used for every case) or a folder matched by case name.
+/// Throws Error(BadInput) for a path that does not exist, Error(Usage) for a bad combination.
+Pairing pair_inputs(const std::string& pred, const std::string& ref, const std::string& pairs_csv,
+                    const std::string& image);
+
+struct EvalOptions {
+  MetricOptions metrics;
+  std::vector<int64_t> labels;       ///< empty: every non-zero label present in either volume
+  std::vector<Region> regions;       ///< merged regions, scored after `labels`
+  std::map<int64_t, std::string> names;  ///< label table
+  bool instances = false;            ///< label values are instance ids
+  bool resample_pred = false;        ///< nearest-neighbour onto the reference grid instead of failing
+  bool qc_images = false;            ///< render QC pictures for the report
+};
+
+/// A QC picture set of one region: PNG bytes of axial, coronal and sagittal slices.
+struct QcPanel {
+  std::string region;
+  std::array<std::string, 3> png;
+};
+
+struct CaseResult {
+  EvalCase input;
+  std::vector<RegionScores> regions;
+  std::optional<InstanceScores> instances;
+  bool resampled = false;
+  std::vector<QcPanel> qc;
+};
+
+/// Reads and scores one case. Throws Error(BadInput) for unreadable files and, unless
+/// resample_pred, for different geometry (message names the difference).
+CaseResult evaluate_case(const EvalCase& c, const EvalOptions& options);
+
+/// One human line per case: "case: label dice=0.912 hd95=2.31 [flag]; ...".
+std::string case_line(const CaseResult& r);
+
+/// Per-case JSON (case, inputs, per-region or instance scores, flags).
+Json case_json(const CaseResult& r);
+
+}  // namespace voxseg::metrics

@@ -1,0 +1,28 @@
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "voxseg/metrics/evaluate.h"
+
+namespace voxseg::metrics {
+
+/// Label id -> name, from a model bundle's model.json ("labels": [{id, name}, ...] or a bundle
+/// folder holding it), an nnU-Net dataset.json ("labels": {name: id}) or a phantom.json
+/// ("label_table": [{id, name}] or {id: name}). Label 0 / "background" is dropped.
+/// Throws Error(BadInput) naming the file when it has none of these shapes.
+std::map<int64_t, std::string> read_label_table(const std::string& path);
+
+/// "1,2,5" -> {1, 2, 5}; ranges "3-6" allowed. Throws Error(Usage) for anything else.
+std::vector<int64_t> parse_label_list(const std::string& text);
+
+/// "liver=1,6;kidneys=2,3" -> two merged regions. Throws Error(Usage) for bad syntax or value 0.
+std::vector<Region> parse_regions(const std::string& text);
+
+/// "1=2,liver=3.5" -> {"1": 2, "liver": 3.5} (NSD tolerances per label id or region name).
+std::map<std::string, double> parse_tolerances(const std::string& text);
+
+/// One region per label; names from the table when known, else the id as text.
+std::vector<Region> regions_for_labels(const std::vector<int64_t>& labels, const std::map<int64_t, std::string>& names);
+
+}  // namespace voxseg::metrics

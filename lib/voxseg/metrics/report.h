@@ -1,0 +1,55 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "voxseg/core/json.h"
+#include "voxseg/metrics/evaluation.h"
+
+namespace voxseg::metrics {
+
+/// Statistics of one metric of one region over cases (nulls counted, not used).
+struct Stats {
+  int64_t n = 0, n_null = 0;
+  std::optional<double> mean, std, median, q1, q3, min, max;  ///< std: sample (n - 1); quartiles linear
+};
+Stats compute_stats(std::vector<double> values, int64_t n_null);
+
+/// Summary over cases: per region name and metric, plus counts of flags. Instance mode: per
+/// instance metric. Regions in first-seen order.
+Json summarize(const std::vector<CaseResult>& results, bool surface_metrics);
+
+/// Human table of the summary (one block per region), for stdout.
+std::string summary_table(const Json& summary);
+
+/// One row per case x region (or per case in instance mode), header first; nulls are empty fields.
+std::string results_csv(const std::vector<CaseResult>& results);
+
+/// Everything: provenance, conventions, per case, summary, failures.
+Json results_json(const std::vector<CaseResult>& results, const Json& summary, const Json& conventions,
+                  const Json& provenance, const Json& failures);
+
+/// Where results go (empty: not written). The report is DIR/index.html.
+struct OutputPaths {
+  std::string csv, json, report_dir;
+};
+/// Fails with Error(CannotWrite) before any work when an output exists (without force) or its folder
+/// is missing; creates the report folder.
+void check_outputs(const OutputPaths& paths, bool force);
+/// Writes every requested output atomically (complete or absent). Throws Error(CannotWrite).
+void write_outputs(const OutputPaths& paths, const std::vector<CaseResult>& results, const Json& summary,
+                   const Json& conventions, const Json& provenance, const Json& failures, bool force);
+
+/// Self-contained HTML (inline CSS, SVG plots, PNG data URIs, no external URLs).
+std::string html_report(const std::vector<CaseResult>& results, const Json& summary, const Json& conventions,
+                        const Json& provenance, const Json& failures);
+
+/// Box/strip plot of one metric: one box per group (name, values), as inline SVG.
+std::string svg_box_plot(const std::string& title, const std::vector<std::pair<std::string, std::vector<double>>>& groups);
+
+/// QC pictures per scored region: slices through the centre of the region's bounding box with
+/// reference (green) and prediction (red) contours over the image (or black when image is null).
+std::vector<QcPanel> render_qc_panels(const Volume* image, const Volume& pred, const Volume& ref,
+                                      const std::vector<Region>& regions, const std::vector<RegionScores>& scores);
+
+}  // namespace voxseg::metrics
