@@ -1,0 +1,67 @@
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "voxseg/core/json.h"
+#include "voxseg/core/volume.h"
+
+namespace voxseg::phantom {
+
+/// What a phantom models (docs/phantom.md).
+enum class PhantomKind { CtAbdomen, MrBrain, Cells };
+
+/// "ct-abdomen", "mr-brain", "cells".
+std::string kind_name(PhantomKind kind);
+/// Inverse of kind_name; throws Error(Usage) listing the kinds.
+PhantomKind parse_kind(const std::string& name);
+
+/// Options of make_phantom. Zeros mean "the kind's default" (see resolve_options).
+struct PhantomOptions {
+  PhantomKind kind = PhantomKind::CtAbdomen;
+  uint64_t seed = 0;
+  std::array<int64_t, 3> size{0, 0, 0};           ///< voxels along x, y, z
+  std::array<double, 3> spacing_mm{0.0, 0.0, 0.0};  ///< x, y, z; for cells the numbers are micrometres
+  int objects = 0;  ///< liver tumours (ct-abdomen), lesions (mr-brain), nuclei (cells); 0 = default
+};
+
+/// Fills the kind's defaults: ct-abdomen 256x256x100 at 1.5x1.5x2.5 mm with 3 tumours, mr-brain
+/// 144x176x144 at 1.25 mm with 1 lesion, cells 128x128x48 at 0.5x0.5x1.0 um with a nucleus count
+/// scaled to the field of view. Throws Error(Usage) for sizes < 8 or > 1024, spacings outside
+/// (0, 100], or objects outside [0, 1000] (cells: [1, 60000]).
+PhantomOptions resolve_options(const PhantomOptions& options);
+
+/// A synthetic case: the image, its ground-truth labels on the same grid, and the label table.
+struct Phantom {
+  Volume image;   ///< ct-abdomen int16 HU; mr-brain int16 (T1w-like); cells int32 photon counts
+  Volume labels;  ///< ct-abdomen/mr-brain uint8 classes; cells int32 instances 1..N
+  Json label_table = Json::array();  ///< [{id, name, color [r,g,b]}], background included
+  std::string image_file_type;   ///< pixel type to store on disk ("int16", "uint16")
+  std::string labels_file_type;  ///< "uint8" or "uint16"
+  PhantomOptions options;        ///< resolved options it was made with
+};
+
+/// Makes a phantom. Deterministic: the same resolved options give bit-identical tensors on any
+/// machine with the same libm (no threads, own RNG and distributions). The anatomy depends only on
+/// the seed and is scaled to the field of view, so a different size shows the same case.
+/// Throws Error(Usage) for invalid options (see resolve_options).
+Phantom make_phantom(const PhantomOptions& options);
+
+/// Label table of a kind (for cells: background and nucleus_1..nucleus_N for `nuclei` instances).
+Json label_table(PhantomKind kind, int nuclei = 0);
+
+/// Nominal mean intensity of each label id (index = id) before blur, bias field and noise: HU for
+/// ct-abdomen, T1w-like units for mr-brain, photons above background for cells (id 1 = any nucleus).
+std::vector<double> nominal_intensities(PhantomKind kind);
+
+/// phantom.json for a single case: kind, seed, options, label table, voxseg version, label volumes.
+Json describe_phantom(const Phantom& phantom);
+
+/// Case identifier in datasets: "<kind>_<seed as 3+ digits>", e.g. "ct-abdomen_007".
+std::string case_id(PhantomKind kind, uint64_t seed);
+
+/// nnU-Net v2 / MSD-style dataset.json for `count` cases with seeds first_seed.. first_seed+count-1.
+Json dataset_json(const PhantomOptions& options, int count);
+
+}  // namespace voxseg::phantom
