@@ -1,0 +1,158 @@
+// Backends behind models::Network: the native U-Net and TorchScript modules, and the factory.
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include "voxseg/core/error.h"
+#include "voxseg/core/log.h"
+#include "voxseg/models/bundle.h"
+#include "voxseg/models/unet.h"
+
+namespace voxseg::models {
+namespace {
+
+std::string first_line(const c10::Error& e) {
+  std::string msg = e.what_without_backtrace();
+  if (const auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+  return msg;
+}
+
+std::string shape_text(at::IntArrayRef sizes) {
+  std::string s = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+  return s + "]";
+}
+
+void check_tiles(const at::Tensor& tiles, int dims, int64_t in_channels, const std::string& model) {
+  if (!tiles.defined() || tiles.dim() != dims + 2 || tiles.size(1) != in_channels)
+    fail(ExitCode::BadInput, "model '{}' expects tiles [B, {}, {}], got {}", model, in_channels,
+         dims == 3 ? "Z, Y, X" : "Y, X", tiles.defined() ? shape_text(tiles.sizes()) : std::string("nothing"));
+}
+
+class UNetNetwork final : public Network {
+ public:
+  UNetNetwork(const ModelBundle& bundle, const c10::Device& device, Precision precision)
+      : net_(bundle.architecture.unet), device_(device), precision_(precision), name_(bundle.id()) {
+    const auto path = bundle.weights_path();
+    load_state_dict(net_, read_weights(path), path.string());
+    net_.train(false);
+    try {
+      net_.to(device_);
+    } catch (const c10::Error& e) {
+      fail(ExitCode::NoDevice, "cannot move model '{}' to {}: {}", name_, device_.str(), first_line(e));
+    }
+  }
+  int64_t in_channels() const override { return net_.config().in_channels; }
+  int64_t num_classes() const override { return net_.config().num_classes; }
+  int spatial_dims() const override { return net_.config().dims; }
+  std::string device() const override { return device_.str(); }
+
+  at::Tensor forward(const at::Tensor& tiles) override {
+    check_tiles(tiles, spatial_dims(), in_channels(), name_);
+    c10::InferenceMode no_grad;
+    try {
+      const at::Tensor x = tiles.to(device_, at::kFloat);
+      PrecisionScope scope(precision_, device_);
+      return net_.forward(x).to(at::kFloat);
+    } catch (const c10::Error& e) {
+      fail(ExitCode::Internal, "model '{}' failed on tiles {} ({}): {}", name_, shape_text(tiles.sizes()),
+           precision_name(precision_), first_line(e));
+    }
+  }
+
+ private:
+  UNet net_;
+  c10::Device device_;
+  Precision precision_;
+  std::string name_;
+};
+
+// A module exported from Python with torch.jit.script/trace and torch.jit.save. In LibTorch 1.13
+// TorchScript modules fail under autocast, so bf16/fp16 cast the module and its input instead.
+class TorchScriptNetwork final : public Network {
+ public:
+  TorchScriptNetwork(const ModelBundle& bundle, const c10::Device& device, Precision precision)
+      : device_(device), precision_(precision), name_(bundle.id()), dims_(bundle.dims),
+        in_channels_(bundle.in_channels()), num_classes_(bundle.num_classes()) {
+    const auto path = bundle.weights_path();
+    try {
+      module_ = torch::jit::load(path.string(), device_);
+    } catch (const c10::Error& e) {
+      fail(ExitCode::BadModel, "cannot load TorchScript model '{}': {}", path.string(), first_line(e));
+    }
+    module_.eval();
+    if (precision_ != Precision::FP32) {
+      compute_dtype_ = precision_ == Precision::BF16 ? at::kBFloat16 : at::kHalf;
+      module_.to(compute_dtype_);
+    }
+  }
+  int64_t in_channels() const override { return in_channels_; }
+  int64_t num_classes() const override { return num_classes_; }
+  int spatial_dims() const override { return dims_; }
+  std::string device() const override { return device_.str(); }
+
+  at::Tensor forward(const at::Tensor& tiles) override {
+    check_tiles(tiles, dims_, in_channels_, name_);
+    c10::InferenceMode no_grad;
+    c10::IValue out;
+    try {
+      out = module_.forward({tiles.to(device_, compute_dtype_)});
+    } catch (const c10::Error& e) {
+      if (precision_ != Precision::FP32)
+        fail(ExitCode::BadModel,
+             "TorchScript model '{}' failed in {} (the module itself is cast; not every exported model supports "
+             "that): {}; rerun with --precision fp32",
+             name_, precision_name(precision_), first_line(e));
+      fail(ExitCode::BadModel, "TorchScript model '{}' failed on tiles {}: {}", name_,
+           shape_text(tiles.sizes()), first_line(e));
+    } catch (const std::exception& e) {
+      fail(ExitCode::BadModel, "TorchScript model '{}' failed: {}", name_, e.what());
+    }
+    // Deep-supervision exports return a list/tuple: the first entry is full resolution.
+    if (out.isTuple() && !out.toTupleRef().elements().empty()) out = out.toTupleRef().elements()[0];
+    if (out.isList() && !out.toListRef().empty()) out = out.toListRef()[0];
+    if (!out.isTensor()) fail(ExitCode::BadModel, "TorchScript model '{}' did not return a tensor", name_);
+    at::Tensor logits = out.toTensor();
+    if (logits.dim() != dims_ + 2 || logits.size(0) != tiles.size(0) || logits.size(1) != num_classes_)
+      fail(ExitCode::BadModel, "TorchScript model '{}' returned shape {} for tiles {}; model.json lists {} labels",
+           name_, shape_text(logits.sizes()), shape_text(tiles.sizes()), num_classes_);
+    for (int a = 0; a < dims_; ++a)
+      if (logits.size(a + 2) != tiles.size(a + 2))
+        fail(ExitCode::BadModel, "TorchScript model '{}' returned spatial shape {} for tiles {}", name_,
+             shape_text(logits.sizes()), shape_text(tiles.sizes()));
+    return logits.to(at::kFloat);
+  }
+
+ private:
+  torch::jit::Module module_;
+  c10::Device device_;
+  Precision precision_;
+  c10::ScalarType compute_dtype_ = at::kFloat;
+  std::string name_;
+  int dims_;
+  int64_t in_channels_, num_classes_;
+};
+
+}  // namespace
+
+std::vector<std::string> available_backends() { return {"unet", "torchscript"}; }
+
+std::unique_ptr<Network> make_network(const ModelBundle& bundle) {
+  return make_network(bundle, bundle.device, bundle.precision);
+}
+
+std::unique_ptr<Network> make_network(const ModelBundle& bundle, const c10::Device& device, Precision precision) {
+  check_precision(precision, device);
+  if (device.is_cuda() && !cuda_available())
+    fail(ExitCode::NoDevice, "CUDA device '{}' requested but {}", device.str(),
+         at::hasCUDA() ? "no CUDA device is available" : "this build of voxseg has no CUDA support");
+  const std::string& type = bundle.architecture.type;
+  log::debug("model {}: {} backend on {} ({})", bundle.id(), type, device.str(), precision_name(precision));
+  if (type == "unet") return std::make_unique<UNetNetwork>(bundle, device, precision);
+  if (type == "torchscript") return std::make_unique<TorchScriptNetwork>(bundle, device, precision);
+  std::string built;
+  for (const auto& b : available_backends()) built += (built.empty() ? "" : ", ") + b;
+  fail(ExitCode::BadModel, "model '{}': backend '{}' is not built into this voxseg (available: {})", bundle.id(), type,
+       built);
+}
+
+}  // namespace voxseg::models
