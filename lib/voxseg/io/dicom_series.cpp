@@ -1,49 +1,558 @@
-// DICOM reading through GDCM (as ITK uses it): single files and series folders.
+// DICOM reading through GDCM (the library behind ITK's GDCMImageIO): single files and series folders.
+// Series are found with gdcm::Scanner (headers only), sorted along the slice normal and checked
+// for consistent orientation, size and spacing before any pixel data is read.
 #include "voxseg/io/dicom_series.h"
 
+#include <ATen/ATen.h>
+#include <gdcmImageReader.h>
+#include <gdcmReader.h>
+#include <gdcmScanner.h>
+#include <gdcmTag.h>
 #include <gdcmTrace.h>
+#include <itkGDCMImageIO.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <type_traits>
 
 #include "voxseg/core/error.h"
+#include "voxseg/core/log.h"
 #include "voxseg/io/detail/io_common.h"
 
 namespace fs = std::filesystem;
 
 namespace voxseg::io {
-
 namespace detail {
+
 void quiet_toolkits_gdcm() {
   gdcm::Trace::WarningOff();
   gdcm::Trace::ErrorOff();
   gdcm::Trace::DebugOff();
 }
 
-Volume read_dicom(const fs::path& path, const ReadOptions&, VolumeFileInfo*) {
-  fail(ExitCode::BadInput, "cannot read '{}': DICOM reading is not available yet", path.string());
+namespace {
+
+const gdcm::Tag kSopClass(0x0008, 0x0016), kModality(0x0008, 0x0060), kSeriesDescription(0x0008, 0x103e),
+    kPatientId(0x0010, 0x0020), kSliceThickness(0x0018, 0x0050), kStudyUid(0x0020, 0x000d),
+    kSeriesUid(0x0020, 0x000e), kInstanceNumber(0x0020, 0x0013), kPosition(0x0020, 0x0032),
+    kOrientation(0x0020, 0x0037), kFrameOfReference(0x0020, 0x0052), kFrames(0x0028, 0x0008),
+    kRows(0x0028, 0x0010), kColumns(0x0028, 0x0011), kPixelSpacing(0x0028, 0x0030),
+    kBitsAllocated(0x0028, 0x0100), kBitsStored(0x0028, 0x0101), kPixelRepresentation(0x0028, 0x0103),
+    kSamples(0x0028, 0x0002), kIntercept(0x0028, 0x1052), kSlope(0x0028, 0x1053);
+
+std::string trim(std::string s) {
+  while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.back())) || s.back() == '\0')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
 }
+
+std::vector<double> parse_numbers(const std::string& text) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, '\\')) {
+    item = trim(item);
+    if (item.empty()) continue;
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (end == item.c_str()) return {};
+    out.push_back(v);
+  }
+  return out;
+}
+
+// Header fields of one file, as the scanner found them.
+struct Slice {
+  fs::path path;
+  std::string series_uid, study_uid, modality, description, patient_id, sop_class, frame_of_reference;
+  std::vector<double> orientation, position, pixel_spacing;
+  int rows = 0, columns = 0, frames = 1, samples = 1, bits_allocated = 16, bits_stored = 16, signed_pixels = 0;
+  int instance = 0;
+  double slope = 1.0, intercept = 0.0, thickness = 0.0;
+  double along_normal = 0.0;  // set when sorting
+};
+
+std::vector<Slice> scan(const std::vector<fs::path>& files) {
+  quiet_toolkits();
+  gdcm::Scanner scanner;
+  for (const gdcm::Tag& t : {kSopClass, kModality, kSeriesDescription, kPatientId, kSliceThickness, kStudyUid,
+                             kSeriesUid, kInstanceNumber, kPosition, kOrientation, kFrameOfReference, kFrames, kRows,
+                             kColumns, kPixelSpacing, kBitsAllocated, kBitsStored, kPixelRepresentation, kSamples,
+                             kIntercept, kSlope})
+    scanner.AddTag(t);
+  std::vector<std::string> names;
+  for (const auto& f : files) names.push_back(f.string());
+  scanner.Scan(names);
+  std::vector<Slice> slices;
+  for (const auto& name : names) {
+    if (!scanner.IsKey(name.c_str())) continue;  // not DICOM
+    auto get = [&](const gdcm::Tag& t) {
+      const char* v = scanner.GetValue(name.c_str(), t);
+      return v ? trim(v) : std::string();
+    };
+    auto get_int = [&](const gdcm::Tag& t, int fallback) {
+      const std::string v = get(t);
+      return v.empty() ? fallback : std::atoi(v.c_str());
+    };
+    auto get_double = [&](const gdcm::Tag& t, double fallback) {
+      const auto v = parse_numbers(get(t));
+      return v.empty() ? fallback : v[0];
+    };
+    Slice s;
+    s.path = name;
+    s.series_uid = get(kSeriesUid);
+    s.rows = get_int(kRows, 0);
+    s.columns = get_int(kColumns, 0);
+    if (s.series_uid.empty() || s.rows <= 0 || s.columns <= 0) continue;  // no image (DICOMDIR, RT struct, ...)
+    s.study_uid = get(kStudyUid);
+    s.modality = get(kModality);
+    s.description = get(kSeriesDescription);
+    s.patient_id = get(kPatientId);
+    s.sop_class = get(kSopClass);
+    s.frame_of_reference = get(kFrameOfReference);
+    s.orientation = parse_numbers(get(kOrientation));
+    s.position = parse_numbers(get(kPosition));
+    s.pixel_spacing = parse_numbers(get(kPixelSpacing));
+    s.frames = get_int(kFrames, 1);
+    s.samples = get_int(kSamples, 1);
+    s.bits_allocated = get_int(kBitsAllocated, 16);
+    s.bits_stored = get_int(kBitsStored, s.bits_allocated);
+    s.signed_pixels = get_int(kPixelRepresentation, 0);
+    s.instance = get_int(kInstanceNumber, 0);
+    s.slope = get_double(kSlope, 1.0);
+    s.intercept = get_double(kIntercept, 0.0);
+    s.thickness = get_double(kSliceThickness, 0.0);
+    if (s.slope == 0.0) s.slope = 1.0;  // a zero slope is a broken header; GDCM treats it the same way
+    slices.push_back(std::move(s));
+  }
+  return slices;
+}
+
+std::vector<fs::path> files_in(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file(ec) && e.path().filename().string()[0] != '.') files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Series in a folder, most slices first (ties: by UID, so the order is stable).
+std::map<std::string, std::vector<Slice>> group_series(std::vector<Slice> slices) {
+  std::map<std::string, std::vector<Slice>> series;
+  for (auto& s : slices) series[s.series_uid].push_back(std::move(s));
+  return series;
+}
+
+std::vector<DicomSeriesInfo> describe(const std::map<std::string, std::vector<Slice>>& series) {
+  std::vector<DicomSeriesInfo> out;
+  for (const auto& [uid, slices] : series) {
+    DicomSeriesInfo info;
+    info.series_uid = uid;
+    info.modality = slices.front().modality;
+    info.description = slices.front().description;
+    for (const auto& s : slices) info.slices += std::max(1, s.frames);
+    out.push_back(info);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.slices > b.slices; });
+  return out;
+}
+
+std::string one_line(const DicomSeriesInfo& s) {
+  return fmt::format("{} ({}{}{}, {} slice{})", s.series_uid, s.modality.empty() ? "?" : s.modality,
+                     s.description.empty() ? "" : ", ", s.description.empty() ? "" : "'" + s.description + "'",
+                     s.slices, s.slices == 1 ? "" : "s");
+}
+
+std::array<double, 3> cross(const std::array<double, 3>& a, const std::array<double, 3>& b) {
+  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
+}
+
+// Output dtype: integers when every slope and intercept is integral (int16 when the rescaled
+// range of the stored bits fits, else int32); float32 otherwise.
+at::ScalarType output_type(const std::vector<Slice>& slices) {
+  bool integral = true;
+  double lo = std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::lowest();
+  bool identity = true;
+  for (const auto& s : slices) {
+    if (s.slope != std::round(s.slope) || s.intercept != std::round(s.intercept)) integral = false;
+    if (s.slope != 1.0 || s.intercept != 0.0) identity = false;
+    const int bits = std::clamp(s.bits_stored, 1, 32);
+    const double smin = s.signed_pixels ? -std::ldexp(1.0, bits - 1) : 0.0;
+    const double smax = s.signed_pixels ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1;
+    const double a = smin * s.slope + s.intercept, b = smax * s.slope + s.intercept;
+    lo = std::min({lo, a, b});
+    hi = std::max({hi, a, b});
+  }
+  if (!integral) return at::kFloat;
+  if (identity && slices.front().bits_allocated == 8 && !slices.front().signed_pixels) return at::kByte;
+  if (lo >= -32768 && hi <= 32767) return at::kShort;
+  if (lo >= -2147483648.0 && hi <= 2147483647.0) return at::kInt;
+  return at::kFloat;
+}
+
+// int32 when the header's range needs it, but int16 when the actual values fit (lossless either way).
+at::Tensor narrow_if_exact(const at::Tensor& data) {
+  if (data.scalar_type() != at::kInt || data.numel() == 0) return data;
+  const auto range = at::aminmax(data);
+  if (std::get<0>(range).item<int64_t>() >= -32768 && std::get<1>(range).item<int64_t>() <= 32767)
+    return data.to(at::kShort);
+  return data;
+}
+
+// Reads one file's pixels with GDCM (decoding any compressed transfer syntax GDCM supports),
+// checks the pixel data is complete, and applies that file's rescale slope/intercept.
+template <typename Out>
+void convert_pixels(const char* raw, const gdcm::PixelFormat& pf, const Slice& s, Out* out, size_t n) {
+  auto run = [&](auto tag) {
+    using S = decltype(tag);
+    const S* src = reinterpret_cast<const S*>(raw);
+    const int stored = s.bits_stored, allocated = static_cast<int>(8 * sizeof(S));
+    const bool mask = std::is_integral<S>::value && stored > 0 && stored < allocated;
+    for (size_t i = 0; i < n; ++i) {
+      double v;
+      if (mask) {  // high bits may hold overlays; sign-extend signed values from BitsStored
+        const int64_t bits = static_cast<int64_t>(static_cast<uint64_t>(src[i]) & ((uint64_t(1) << stored) - 1));
+        v = static_cast<double>(s.signed_pixels && (bits >> (stored - 1)) ? bits - (int64_t(1) << stored) : bits);
+      } else {
+        v = static_cast<double>(src[i]);
+      }
+      v = v * s.slope + s.intercept;
+      if (std::is_integral<Out>::value) v = std::round(v);
+      out[i] = static_cast<Out>(v);
+    }
+  };
+  switch (pf.GetScalarType()) {
+    case gdcm::PixelFormat::UINT8: run(uint8_t{}); break;
+    case gdcm::PixelFormat::INT8: run(int8_t{}); break;
+    case gdcm::PixelFormat::UINT16: run(uint16_t{}); break;
+    case gdcm::PixelFormat::INT16: run(int16_t{}); break;
+    case gdcm::PixelFormat::UINT32: run(uint32_t{}); break;
+    case gdcm::PixelFormat::INT32: run(int32_t{}); break;
+    case gdcm::PixelFormat::FLOAT32: run(float{}); break;
+    case gdcm::PixelFormat::FLOAT64: run(double{}); break;
+    default:
+      fail(ExitCode::BadInput, "cannot read '{}': unsupported pixel format ({} bits allocated)", s.path.string(),
+           pf.GetBitsAllocated());
+  }
+}
+
+// Bytes missing from an uncompressed pixel data element whose declared length is `expected`
+// (0 when complete, or when the element is not found in the expected form).
+uint64_t missing_pixel_bytes(const fs::path& path, uint64_t expected) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string d((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto u32 = [&](size_t at, bool big) {
+    const auto* b = reinterpret_cast<const unsigned char*>(d.data() + at);
+    return big ? uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]
+               : uint32_t(b[3]) << 24 | uint32_t(b[2]) << 16 | uint32_t(b[1]) << 8 | b[0];
+  };
+  for (const bool big : {false, true}) {
+    const std::string tag = big ? std::string("\x7f\xe0\x00\x10", 4) : std::string("\xe0\x7f\x10\x00", 4);
+    for (size_t at = d.find(tag); at != std::string::npos; at = d.find(tag, at + 1)) {
+      if (at + 12 > d.size()) break;
+      uint64_t start = 0;
+      if ((d.compare(at + 4, 2, "OW") == 0 || d.compare(at + 4, 2, "OB") == 0) && u32(at + 8, big) == expected)
+        start = at + 12;  // explicit VR
+      else if (u32(at + 4, big) == expected)
+        start = at + 8;  // implicit VR
+      if (start) return start + expected > d.size() ? start + expected - d.size() : 0;
+    }
+  }
+  return 0;
+}
+
+void read_pixels(const Slice& s, at::Tensor out) {
+  const std::string file = s.path.string();
+  gdcm::ImageReader reader;
+  reader.SetFileName(file.c_str());
+  if (!reader.Read()) fail(ExitCode::BadInput, "cannot read '{}': not a readable DICOM image", file);
+  const gdcm::Image& image = reader.GetImage();
+  const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
+  const gdcm::Tag pixel_tag(0x7fe0, 0x0010);
+  if (!ds.FindDataElement(pixel_tag)) fail(ExitCode::BadInput, "cannot read '{}': no pixel data", file);
+  const gdcm::PixelFormat pf = image.GetPixelFormat();
+  const size_t count = static_cast<size_t>(out.numel());
+  const gdcm::ByteValue* bytes = ds.GetDataElement(pixel_tag).GetByteValue();
+  if (bytes) {  // uncompressed: the file must hold every pixel (GDCM zero-fills a short file silently)
+    const uint64_t expected = static_cast<uint64_t>(count) * pf.GetBitsAllocated() / 8;
+    const uint64_t missing = missing_pixel_bytes(s.path, expected);
+    if (missing > 0 || bytes->GetLength() < expected)
+      fail(ExitCode::BadInput, "cannot read '{}': truncated pixel data (the file ends {} bytes early)", file,
+           missing > 0 ? missing : expected - bytes->GetLength());
+  }
+  const size_t length = image.GetBufferLength();
+  if (length < count * pf.GetPixelSize() / std::max<unsigned>(1, pf.GetSamplesPerPixel()))
+    fail(ExitCode::BadInput, "cannot read '{}': pixel data size does not match Rows x Columns x frames", file);
+  std::vector<char> raw(length);
+  if (!image.GetBuffer(raw.data()))
+    fail(ExitCode::BadInput, "cannot read '{}': cannot decode the pixel data (transfer syntax {})", file,
+         gdcm::TransferSyntax::GetTSString(image.GetTransferSyntax()));
+  switch (out.scalar_type()) {
+    case at::kByte: convert_pixels(raw.data(), pf, s, out.data_ptr<uint8_t>(), count); break;
+    case at::kShort: convert_pixels(raw.data(), pf, s, out.data_ptr<int16_t>(), count); break;
+    case at::kInt: convert_pixels(raw.data(), pf, s, out.data_ptr<int32_t>(), count); break;
+    default: convert_pixels(raw.data(), pf, s, out.data_ptr<float>(), count); break;
+  }
+}
+
+Json series_metadata(const std::vector<Slice>& slices) {
+  const Slice& s = slices.front();
+  Json m = Json::object();
+  m["series_uid"] = s.series_uid;
+  m["study_uid"] = s.study_uid;
+  m["frame_of_reference_uid"] = s.frame_of_reference;
+  m["modality"] = s.modality;
+  m["description"] = s.description;
+  m["patient_id"] = s.patient_id;
+  m["sop_class_uid"] = s.sop_class;
+  m["slices"] = static_cast<int64_t>(slices.size());
+  Json rescale = Json::object();
+  rescale["slope"] = s.slope;
+  rescale["intercept"] = s.intercept;
+  bool varies = false;
+  for (const auto& x : slices) varies |= x.slope != s.slope || x.intercept != s.intercept;
+  rescale["per_slice"] = varies;
+  m["rescale"] = rescale;
+  return m;
+}
+
+// Sorts a series along its slice normal, checks it and reads it.
+Volume read_slices(std::vector<Slice> slices, const fs::path& where, const ReadOptions& options,
+                   VolumeFileInfo* info) {
+  const std::string name = where.string();
+  const Slice& first = slices.front();
+  for (const auto& s : slices)
+    if (s.frames > 1)
+      fail(ExitCode::BadInput,
+           "cannot read '{}': series {} mixes multi-frame files with others; read the multi-frame file '{}' alone",
+           name, first.series_uid, s.path.string());
+  if (first.orientation.size() != 6 && slices.size() > 1)
+    fail(ExitCode::BadInput, "cannot read '{}': slices have no ImageOrientationPatient; cannot order them", name);
+  std::vector<double> iop = first.orientation.size() == 6 ? first.orientation : std::vector<double>{1, 0, 0, 0, 1, 0};
+  const std::array<double, 3> row{iop[0], iop[1], iop[2]}, col{iop[3], iop[4], iop[5]};
+  const std::array<double, 3> normal = cross(row, col);
+  for (const auto& s : slices) {
+    if (s.rows != first.rows || s.columns != first.columns)
+      fail(ExitCode::BadInput, "cannot read '{}': series {} mixes image sizes ({}x{} and {}x{}); select files of one size",
+           name, first.series_uid, first.columns, first.rows, s.columns, s.rows);
+    if (slices.size() > 1) {
+      if (s.orientation.size() != 6)
+        fail(ExitCode::BadInput, "cannot read '{}': '{}' has no ImageOrientationPatient", name, s.path.string());
+      for (int i = 0; i < 6; ++i)
+        if (std::abs(s.orientation[i] - iop[i]) > 1e-3)
+          fail(ExitCode::BadInput,
+               "cannot read '{}': series {} mixes slice orientations (localizer or multi-planar series); "
+               "split the files by orientation",
+               name, first.series_uid);
+      if (s.position.size() != 3)
+        fail(ExitCode::BadInput, "cannot read '{}': '{}' has no ImagePositionPatient", name, s.path.string());
+    }
+  }
+  for (auto& s : slices)
+    s.along_normal = s.position.size() == 3 ? s.position[0] * normal[0] + s.position[1] * normal[1] +
+                                                   s.position[2] * normal[2]
+                                             : 0.0;
+  std::stable_sort(slices.begin(), slices.end(), [](const Slice& a, const Slice& b) {
+    return a.along_normal != b.along_normal ? a.along_normal < b.along_normal : a.instance < b.instance;
+  });
+
+  // Slice spacing: the mean step. Every step must be within kTolerance of the median step;
+  // a step of about 2x or more is reported as missing slices.
+  double spacing_z = first.thickness > 0 ? first.thickness : 1.0;
+  const size_t n = slices.size();
+  if (n > 1) {
+    std::vector<double> steps;
+    for (size_t i = 1; i < n; ++i) steps.push_back(slices[i].along_normal - slices[i - 1].along_normal);
+    std::vector<double> sorted = steps;
+    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    for (size_t i = 0; i < steps.size(); ++i)
+      if (steps[i] < 1e-3)
+        fail(ExitCode::BadInput,
+             "cannot read '{}': '{}' and '{}' lie at the same position (several volumes in one series, e.g. echoes "
+             "or time points?); split the files",
+             name, slices[i].path.filename().string(), slices[i + 1].path.filename().string());
+    const double tolerance = options.slice_spacing_tolerance;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (steps[i] > 1.5 * median)
+        fail(ExitCode::BadInput,
+             "cannot read '{}': missing slice(s) in series {}: {:.4g} mm between '{}' and '{}' where the spacing is "
+             "{:.4g} mm",
+             name, first.series_uid, steps[i], slices[i].path.filename().string(),
+             slices[i + 1].path.filename().string(), median);
+      if (std::abs(steps[i] - median) > tolerance * median)
+        fail(ExitCode::BadInput,
+             "cannot read '{}': non-uniform slice spacing in series {} ({:.4g} mm vs {:.4g} mm, more than {:g}% "
+             "apart)",
+             name, first.series_uid, steps[i], median, tolerance * 100);
+    }
+    spacing_z = (slices.back().along_normal - slices.front().along_normal) / static_cast<double>(n - 1);
+    const double worst = *std::max_element(steps.begin(), steps.end()) - *std::min_element(steps.begin(), steps.end());
+    if (worst > 1e-3)
+      log::debug("series {}: slice steps vary by {:.4g} mm; using the mean spacing {:.6g} mm", first.series_uid, worst,
+                 spacing_z);
+  }
+
+  Volume volume;
+  Geometry& g = volume.geometry;
+  g.dims = 3;
+  g.size = {first.columns, first.rows, static_cast<int64_t>(n)};
+  // PixelSpacing is (row spacing = between rows = along y, column spacing = along x).
+  if (first.pixel_spacing.size() == 2 && first.pixel_spacing[0] > 0 && first.pixel_spacing[1] > 0) {
+    g.spacing = {first.pixel_spacing[1], first.pixel_spacing[0], spacing_z};
+  } else {
+    log::warn("'{}': no PixelSpacing; assuming 1 mm", name);
+    g.spacing = {1.0, 1.0, spacing_z};
+  }
+  if (slices.front().position.size() == 3)
+    g.origin = {slices.front().position[0], slices.front().position[1], slices.front().position[2]};
+  for (int r = 0; r < 3; ++r) {
+    g.direction[r * 3 + 0] = row[r];
+    g.direction[r * 3 + 1] = col[r];
+    g.direction[r * 3 + 2] = normal[r];
+  }
+
+  const at::ScalarType type = output_type(slices);
+  const int64_t samples = first.samples;
+  std::vector<int64_t> shape{static_cast<int64_t>(n), first.rows, first.columns};
+  if (samples > 1) shape.push_back(samples);
+  at::Tensor data = at::empty(shape, at::TensorOptions().dtype(type));
+  for (size_t k = 0; k < n; ++k) read_pixels(slices[k], data[static_cast<int64_t>(k)]);
+  if (samples > 1) data = data.permute({3, 0, 1, 2}).contiguous();
+  data = narrow_if_exact(data);
+  volume.data = data;
+  if (info) {
+    info->format = "DICOM";
+    info->stored_type = first.bits_allocated == 8    ? (first.signed_pixels ? PixelType::Int8 : PixelType::UInt8)
+                        : first.bits_allocated == 16 ? (first.signed_pixels ? PixelType::Int16 : PixelType::UInt16)
+                        : first.bits_allocated == 32 && first.signed_pixels ? PixelType::Int32
+                                                                            : PixelType::Auto;
+    info->metadata = series_metadata(slices);
+    info->metadata["slice_spacing_mm"] = spacing_z;
+  }
+  log::debug("read DICOM series {} from '{}': {} slices, {}", first.series_uid, name, n, dtype_name(type));
+  return volume;
+}
+
+// A multi-frame file: GDCMImageIO computes its geometry (per-frame functional groups).
+Volume read_multiframe(const Slice& s, VolumeFileInfo* info) {
+  const std::string file = s.path.string();
+  auto io = itk::GDCMImageIO::New();
+  io->SetFileName(file);
+  try {
+    io->ReadImageInformation();
+    Volume v;
+    Geometry& g = v.geometry;
+    const unsigned nd = io->GetNumberOfDimensions();
+    for (unsigned i = 0; i < 3; ++i) {
+      g.size[i] = i < nd ? io->GetDimensions(i) : 1;
+      g.spacing[i] = i < nd ? io->GetSpacing(i) : 1.0;
+      g.origin[i] = i < nd ? io->GetOrigin(i) : 0.0;
+      if (i < nd) {
+        const auto axis = io->GetDirection(i);
+        for (unsigned r = 0; r < 3; ++r) g.direction[r * 3 + i] = r < axis.size() ? axis[r] : (r == i ? 1.0 : 0.0);
+      }
+    }
+    std::vector<Slice> one{s};
+    const at::ScalarType type = output_type(one);
+    std::vector<int64_t> shape{g.size[2], g.size[1], g.size[0]};
+    if (s.samples > 1) shape.push_back(s.samples);
+    at::Tensor data = at::empty(shape, at::TensorOptions().dtype(type));
+    read_pixels(s, data);
+    if (s.samples > 1) data = data.permute({3, 0, 1, 2}).contiguous();
+    data = narrow_if_exact(data);
+    v.data = data;
+    if (info) {
+      info->format = "DICOM";
+      info->metadata = series_metadata(one);
+      info->metadata["frames"] = s.frames;
+    }
+    return v;
+  } catch (const itk::ExceptionObject& e) {
+    fail(ExitCode::BadInput, "cannot read '{}': {}", file, clean_itk_message(e.GetDescription()));
+  }
+}
+
+}  // namespace
+
+Volume read_dicom(const fs::path& path, const ReadOptions& options, VolumeFileInfo* info) {
+  quiet_toolkits();
+  const std::string name = path.string();
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    std::vector<Slice> slices = scan({path});
+    if (slices.empty())
+      fail(ExitCode::BadInput, "cannot read '{}': not a DICOM image (unreadable header or no pixel data)", name);
+    if (slices.front().frames > 1) return read_multiframe(slices.front(), info);
+    return read_slices(std::move(slices), path, options, info);
+  }
+  auto series = group_series(scan(files_in(path)));
+  if (series.empty())
+    fail(ExitCode::BadInput, "cannot read '{}': the folder holds no DICOM images (and is not a volume file)", name);
+  const auto listed = describe(series);
+  std::string uid = options.series_uid;
+  if (uid.empty()) {
+    uid = listed.front().series_uid;
+    if (listed.size() > 1) {
+      std::string others;
+      for (size_t i = 1; i < listed.size(); ++i) others += (i > 1 ? "; " : "") + one_line(listed[i]);
+      log::warn("'{}' holds {} series; reading the largest, {}; others: {} (choose one with --series UID)", name,
+                listed.size(), one_line(listed.front()), others);
+    }
+  } else if (!series.count(uid)) {
+    std::string all;
+    for (size_t i = 0; i < listed.size(); ++i) all += (i ? "; " : "") + one_line(listed[i]);
+    fail(ExitCode::BadInput, "cannot read '{}': no series {} (found: {})", name, uid, all);
+  }
+  auto& chosen = series[uid];
+  if (chosen.size() == 1 && chosen.front().frames > 1) return read_multiframe(chosen.front(), info);
+  return read_slices(std::move(chosen), path, options, info);
+}
+
 }  // namespace detail
 
 bool is_dicom_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  char buf[132] = {};
-  in.read(buf, sizeof buf);
-  return in.gcount() == 132 && std::string(buf + 128, 4) == "DICM";
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;
+  {
+    std::ifstream in(path, std::ios::binary);
+    char buf[132] = {};
+    in.read(buf, sizeof buf);
+    if (in.gcount() == 132 && std::string(buf + 128, 4) == "DICM") return true;
+  }
+  // Files without the preamble (older or raw datasets): only .dcm files, parsed up to the SOP class.
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext != ".dcm") return false;
+  detail::quiet_toolkits();
+  gdcm::Reader reader;
+  reader.SetFileName(path.string().c_str());
+  std::set<gdcm::Tag> tags{gdcm::Tag(0x0008, 0x0016)};
+  return reader.ReadSelectedTags(tags);
 }
 
 bool is_dicom_directory(const fs::path& dir) {
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file() && is_dicom_file(e.path())) return true;
+  if (!fs::is_directory(dir, ec)) return false;
+  for (const auto& f : detail::files_in(dir))
+    if (is_dicom_file(f)) return true;
   return false;
 }
 
 std::vector<DicomSeriesInfo> list_dicom_series(const fs::path& dir) {
-  fail(ExitCode::BadInput, "cannot read '{}': DICOM reading is not available yet", dir.string());
-}
-
-void write_dicom_series(const Volume&, const fs::path& dir, const DicomWriteOptions&) {
-  fail(ExitCode::CannotWrite, "cannot write '{}': DICOM writing is not available yet", dir.string());
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) fail(ExitCode::BadInput, "cannot read '{}': not a folder", dir.string());
+  const auto series = detail::group_series(detail::scan(detail::files_in(dir)));
+  if (series.empty()) fail(ExitCode::BadInput, "cannot read '{}': the folder holds no DICOM images", dir.string());
+  return detail::describe(series);
 }
 
 }  // namespace voxseg::io

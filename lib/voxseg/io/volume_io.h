@@ -17,6 +17,9 @@ PixelType parse_pixel_type(const std::string& name);
 
 struct ReadOptions {
   std::string series_uid;  ///< DICOM directory: which series (default: the one with most slices)
+  /// DICOM series: largest allowed deviation of a slice step from the median step, as a fraction of
+  /// it (0.05 = 5%); larger deviations are rejected, steps over 1.5x the median are missing slices.
+  double slice_spacing_tolerance = 0.05;
 };
 
 /// What the file said besides the voxels (for `voxseg info` and provenance).
