@@ -1,0 +1,80 @@
+#include "voxseg/infer/model_source.h"
+
+#include <filesystem>
+
+#include "voxseg/core/error.h"
+
+namespace fs = std::filesystem;
+
+namespace voxseg::infer {
+
+Model model_from_bundle(const models::ModelBundle& b, std::shared_ptr<models::Network> network) {
+  Model m;
+  m.networks = {std::move(network)};
+  const std::string file = (b.dir / "model.json").string();
+  preprocess::Plan& plan = m.plan;
+  plan.dims = b.dims;
+  if (b.dims == 2) {  // the sliced axis goes first; the others keep their order
+    if (b.slice_axis < 0 || b.slice_axis > 2) fail(ExitCode::BadModel, "invalid model '{}': slice_axis {}", file, b.slice_axis);
+    int k = 1;
+    plan.transpose_forward[0] = b.slice_axis;
+    for (int a = 0; a < 3; ++a)
+      if (a != b.slice_axis) plan.transpose_forward[size_t(k++)] = a;
+  }
+  plan.crop_to_nonzero = b.crop_to_nonzero;
+  for (size_t c = 0; c < b.channels.size(); ++c) {
+    const auto& n = b.channels[c].normalization;
+    preprocess::NormalizeOptions o;
+    try {
+      o.scheme = preprocess::parse_normalization(n.scheme);
+    } catch (const std::exception& e) {
+      fail(ExitCode::BadModel, "invalid model '{}': channels[{}]: {}", file, c, e.what());
+    }
+    o.use_mask = n.use_nonzero_mask;
+    if (o.scheme == preprocess::Normalization::CT) {
+      if (!n.mean || !n.std || !n.clip_low || !n.clip_high)
+        fail(ExitCode::BadModel, "invalid model '{}': channels[{}]: ct needs mean, std, clip_low, clip_high", file, c);
+      o.mean = *n.mean, o.std = *n.std, o.lower = *n.clip_low, o.upper = *n.clip_high;
+    } else if (o.scheme == preprocess::Normalization::ZScore && n.mean && n.std) {
+      o.fixed_stats = true;
+      o.mean = *n.mean, o.std = *n.std;
+    }
+    if (o.use_mask && !plan.crop_to_nonzero)
+      fail(ExitCode::BadModel, "invalid model '{}': channels[{}]: use_nonzero_mask needs crop_to_nonzero", file, c);
+    plan.channels.push_back(o);
+  }
+  plan.target_spacing = b.target_spacing;
+  m.patch_size = b.patch_size;
+  m.mirror_axes = b.mirror_axes;
+  if (m.mirror_axes.empty())
+    for (size_t a = 0; a < b.patch_size.size(); ++a) m.mirror_axes.push_back(int64_t(a));
+  for (const auto& l : b.labels) m.label_values.push_back(l.id);
+  if (b.postprocess.is_object()) {
+    try {
+      if (const Json* v = b.postprocess.find("largest_component")) m.postprocess.largest_component = v->as_bool();
+      if (const Json* v = b.postprocess.find("fill_holes")) m.postprocess.fill_holes = v->as_bool();
+      if (const Json* v = b.postprocess.find("min_size_ml")) m.postprocess.min_size_ml = v->as_double();
+      if (const Json* v = b.postprocess.find("connectivity")) m.postprocess.connectivity = int(v->as_int());
+    } catch (const std::exception& e) {
+      fail(ExitCode::BadModel, "invalid model '{}': field 'postprocess': {}", file, e.what());
+    }
+  }
+  m.id = b.id();
+  m.sha256 = b.weights_sha256;
+  m.source = "bundle:" + b.dir.string();
+  m.device = b.device.str();
+  m.precision = models::precision_name(b.precision);
+  return m;
+}
+
+Model load_model(const std::string& path, const std::string& device, models::Precision precision) {
+  const fs::path dir(path);
+  std::error_code ec;
+  if (!fs::exists(dir / "model.json", ec) && fs::exists(dir / "plans.json", ec))
+    fail(ExitCode::BadModel, "'{}' is an nnU-Net result folder, not a voxseg bundle; use --nnunet '{}'", path, path);
+  const models::ModelBundle bundle = models::load_bundle(dir, device, precision);
+  std::shared_ptr<models::Network> net = models::make_network(bundle);
+  return model_from_bundle(bundle, std::move(net));
+}
+
+}  // namespace voxseg::infer

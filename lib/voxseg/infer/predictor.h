@@ -1,0 +1,62 @@
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "voxseg/core/json.h"
+#include "voxseg/core/progress.h"
+#include "voxseg/core/volume.h"
+#include "voxseg/infer/sliding_window.h"
+#include "voxseg/models/network.h"
+#include "voxseg/postprocess/components.h"
+#include "voxseg/preprocess/plan.h"
+
+namespace voxseg::infer {
+
+/// Everything predict needs from a model, whatever its source (voxseg bundle, nnU-Net v2 folder):
+/// networks (folds, averaged), how to prepare the input, and the window it was trained for.
+struct Model {
+  std::vector<std::shared_ptr<models::Network>> networks;
+  preprocess::Plan plan;
+  std::vector<int64_t> patch_size;   ///< array order (after plan.transpose_forward); 2 entries for 2D
+  std::vector<int64_t> mirror_axes;  ///< patch axes allowed for mirroring TTA
+  std::vector<int64_t> label_values; ///< value written for output channel k (default k)
+  postprocess::Options postprocess;  ///< the model's own defaults (flags can add to them)
+  std::string id, sha256, source, device, precision;  ///< provenance
+  int64_t num_classes() const { return networks.empty() ? 0 : networks.front()->num_classes(); }
+  int64_t in_channels() const { return networks.empty() ? 0 : networks.front()->in_channels(); }
+};
+
+/// What a user can change per run.
+struct PredictOptions {
+  double step = 0.5;
+  int64_t batch_size = 1;
+  bool tta = true;                ///< mirroring over the model's axes (nnU-Net's default)
+  bool stream = true;             ///< slab streaming; false keeps every accumulator slice (for tests)
+  bool save_probabilities = false;
+  postprocess::Options postprocess;
+};
+
+/// Result of one case: labels with the input's exact geometry, optional softmax probabilities
+/// [K,Z,Y,X] float32 on the same grid, and a report (timings, tiles, memory).
+struct Prediction {
+  Volume labels;         ///< uint8 when every label value fits, else int32 (write as uint16)
+  Volume probabilities;  ///< data undefined unless requested
+  Json report = Json::object();
+};
+
+/// nnU-Net's pipeline for one case: preprocess (crop, normalize, resample), sliding window with
+/// Gaussian blending and mirroring TTA, logits resampled back to the cropped grid (order 1; nearest
+/// out of plane when anisotropic), argmax / softmax, un-crop, un-transpose, postprocess. Logits are
+/// finalized slab by slab along z so memory does not grow with classes x volume.
+/// Throws Error(BadInput) for a channel mismatch or a 3D model on a 2D image, Error(BadModel) for an
+/// inconsistent model.
+Prediction predict_volume(const Volume& image, Model& model, const PredictOptions& options, Progress progress = {});
+
+/// Peak resident memory of this process so far (VmHWM from /proc/self/status), bytes; 0 if unknown.
+int64_t peak_rss_bytes();
+
+}  // namespace voxseg::infer
