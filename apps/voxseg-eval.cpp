@@ -83,8 +83,9 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   summary_line["summary"] = summary;
   summary_line["failures"] = failures;
   ctx.print_result(summary_line, vm::summary_table(summary));
-  vm::write_outputs(a.out, results, summary, vm::describe_conventions(o.metrics), ctx.provenance(), failures,
-                    ctx.force());
+  if (!results.empty())  // nothing scored: no outputs rather than empty ones
+    vm::write_outputs(a.out, results, summary, vm::describe_conventions(o.metrics), ctx.provenance(), failures,
+                      ctx.force());
   return batch.finish();
 }
 

@@ -12,6 +12,7 @@ test_pkgs=(
   dcmtk dicom3tools curl
   python3-torch python3-numpy python3-nibabel python3-pydicom
   mricron-data insighttoolkit5-examples
+  chromium python3-scipy
 )
 [ "${1:-}" = "--tests" ] && want=("${build_pkgs[@]}" "${test_pkgs[@]}") || want=("${build_pkgs[@]}")
 
