@@ -237,4 +237,44 @@ Json dataset_json(const PhantomOptions& options, int count) {
   return d;
 }
 
+OutputPlan plan_outputs(const PhantomOptions& options, int count, const std::filesystem::path& dir) {
+  if (count < 1 || count > 10000) fail(ExitCode::Usage, "cannot make {} cases; use --count 1..10000", count);
+  if (dir.empty()) fail(ExitCode::Usage, "the output folder is empty; give -o DIR");
+  const PhantomOptions o = resolve_options(options);
+  OutputPlan plan;
+  plan.folders.push_back(dir);
+  if (count == 1) {
+    plan.cases.push_back({o, dir / "image.nii.gz", dir / "labels.nii.gz"});
+    plan.json = dir / "phantom.json";
+    return plan;
+  }
+  plan.folders.push_back(dir / "imagesTr");
+  plan.folders.push_back(dir / "labelsTr");
+  for (int i = 0; i < count; ++i) {
+    PhantomOptions c = o;
+    c.seed = o.seed + uint64_t(i);
+    const std::string id = case_id(o.kind, c.seed);
+    plan.cases.push_back({c, dir / "imagesTr" / (id + "_0000.nii.gz"), dir / "labelsTr" / (id + ".nii.gz")});
+  }
+  plan.json = dir / "dataset.json";
+  return plan;
+}
+
+void check_outputs(const OutputPlan& plan, bool overwrite) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& folder : plan.folders)
+    if (fs::exists(folder, ec) && !fs::is_directory(folder, ec))
+      fail(ExitCode::CannotWrite, "cannot write into '{}': it exists and is not a folder", folder.string());
+  if (overwrite) return;
+  std::vector<fs::path> files{plan.json};
+  for (const auto& c : plan.cases) {
+    files.push_back(c.image);
+    files.push_back(c.labels);
+  }
+  for (const auto& f : files)
+    if (fs::exists(f, ec))
+      fail(ExitCode::CannotWrite, "output '{}' already exists; use --force to overwrite", f.string());
+}
+
 }  // namespace voxseg::phantom

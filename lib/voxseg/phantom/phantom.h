@@ -1,6 +1,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -63,5 +64,26 @@ std::string case_id(PhantomKind kind, uint64_t seed);
 
 /// nnU-Net v2 / MSD-style dataset.json for `count` cases with seeds first_seed.. first_seed+count-1.
 Json dataset_json(const PhantomOptions& options, int count);
+
+/// Where `voxseg phantom -o DIR` writes. count == 1: DIR/image.nii.gz, DIR/labels.nii.gz and
+/// DIR/phantom.json. count > 1: DIR/imagesTr/<id>_0000.nii.gz, DIR/labelsTr/<id>.nii.gz with ids
+/// case_id(kind, seed + i), and DIR/dataset.json.
+struct OutputPlan {
+  struct Case {
+    PhantomOptions options;  ///< seed of this case
+    std::filesystem::path image, labels;
+  };
+  std::vector<Case> cases;
+  std::filesystem::path json;                  ///< phantom.json or dataset.json
+  std::vector<std::filesystem::path> folders;  ///< to create, parents first
+  bool is_dataset() const { return cases.size() > 1; }
+};
+
+/// Throws Error(Usage) for count outside 1..10000 (and invalid options, see resolve_options).
+OutputPlan plan_outputs(const PhantomOptions& options, int count, const std::filesystem::path& dir);
+
+/// Throws Error(CannotWrite) naming the first planned file that already exists (unless overwrite),
+/// or a planned folder that exists as a file. Call before generating anything.
+void check_outputs(const OutputPlan& plan, bool overwrite);
 
 }  // namespace voxseg::phantom
