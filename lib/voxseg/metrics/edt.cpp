@@ -53,7 +53,9 @@ void envelope_1d(double* f, int64_t n, double w2, std::vector<int64_t>& v, std::
 
 // One pass along axis 0 (z) or 1 (y): lines gathered in groups of kBlock neighbouring x columns so
 // every strided read fetches a whole cache line.
-void pass_strided(std::vector<float>& d, const Grid& g, int axis, double w2, int threads) {
+// need: which lines to compute (indexed by outer * nx + x), or empty for all.
+void pass_strided(std::vector<float>& d, const Grid& g, int axis, double w2, int threads,
+                  const std::vector<uint8_t>& need) {
   constexpr int64_t kBlock = 16;
   const int64_t nz = g.shape[0], ny = g.shape[1], nx = g.shape[2];
   const int64_t n = axis == 0 ? nz : ny;
@@ -67,6 +69,9 @@ void pass_strided(std::vector<float>& d, const Grid& g, int axis, double w2, int
     for (int64_t t = begin; t < end; ++t) {
       const int64_t o = t / xblocks, x0 = (t % xblocks) * kBlock;
       const int64_t bw = std::min(kBlock, nx - x0);
+      if (!need.empty() &&
+          std::none_of(need.begin() + o * nx + x0, need.begin() + o * nx + x0 + bw, [](uint8_t v) { return v; }))
+        continue;
       const int64_t base = (axis == 0 ? o * nx : o * ny * nx) + x0;
       for (int64_t i = 0; i < n; ++i) {
         const float* src = d.data() + base + i * stride;
@@ -105,7 +110,8 @@ void parallel_for(int64_t n, int threads, const std::function<void(int64_t, int6
 }
 
 std::vector<float> squared_distance_transform(const uint8_t* feature, const Grid& g,
-                                              const std::array<double, 3>& spacing, int threads) {
+                                              const std::array<double, 3>& spacing, int threads,
+                                              const uint8_t* query) {
   const int64_t nz = g.shape[0], ny = g.shape[1], nx = g.shape[2];
   std::vector<float> d(size_t(g.count()));
   const float inf = std::numeric_limits<float>::infinity();
@@ -130,8 +136,22 @@ std::vector<float> squared_distance_transform(const uint8_t* feature, const Grid
       }
     }
   });
-  if (ny > 1) pass_strided(d, g, 1, spacing[1] * spacing[1], threads);
-  if (nz > 1) pass_strided(d, g, 0, spacing[0] * spacing[0], threads);
+  // Lines needed: the z pass only for (y, x) columns holding a query voxel; the y pass only for
+  // x positions of such columns (every z).
+  std::vector<uint8_t> need_yx, need_zx;
+  if (query) {
+    need_yx.assign(size_t(ny * nx), 0);
+    for (int64_t z = 0; z < nz; ++z)
+      for (int64_t i = 0; i < ny * nx; ++i) need_yx[size_t(i)] |= query[z * ny * nx + i];
+    std::vector<uint8_t> need_x(size_t(nx), 0);
+    for (int64_t i = 0; i < ny * nx; ++i) need_x[size_t(i % nx)] |= need_yx[size_t(i)];
+    need_zx.assign(size_t(nz * nx), 0);
+    for (int64_t z = 0; z < nz; ++z)
+      for (int64_t x = 0; x < nx; ++x)
+        need_zx[size_t(z * nx + x)] = need_x[size_t(x)];
+  }
+  if (ny > 1) pass_strided(d, g, 1, spacing[1] * spacing[1], threads, need_zx);
+  if (nz > 1) pass_strided(d, g, 0, spacing[0] * spacing[0], threads, need_yx);
   return d;
 }
 

@@ -17,8 +17,11 @@ struct Grid {
 /// (Saito-Toriwaki / Felzenszwalb-Huttenlocher lower envelope of parabolas), one pass per axis,
 /// lines shared among `threads` threads (<= 0: all available cores). A grid without features gets
 /// +infinity everywhere. Values are computed in double and stored as float.
+/// With `query` (same grid), only voxels with query[i] != 0 are guaranteed exact: lines that hold no
+/// query voxel are skipped in the later passes (much faster for sparse surfaces).
 std::vector<float> squared_distance_transform(const uint8_t* feature, const Grid& grid,
-                                              const std::array<double, 3>& spacing_zyx, int threads = 0);
+                                              const std::array<double, 3>& spacing_zyx, int threads = 0,
+                                              const uint8_t* query = nullptr);
 
 /// Runs fn(begin, end) over [0, n) split into contiguous chunks on up to `threads` std::threads.
 void parallel_for(int64_t n, int threads, const std::function<void(int64_t, int64_t)>& fn);

@@ -187,8 +187,8 @@ void surface_scores(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b
   DirectedDistances pr, rp;  // pred -> ref, ref -> pred
   if (o.surface == SurfaceMode::Voxels) {
     const auto sa = boundary_voxels(a.data(), g, planar), sb = boundary_voxels(b.data(), g, planar);
-    pr = directed(sa, squared_distance_transform(sb.data(), g, spacing, o.threads), nullptr, nullptr);
-    rp = directed(sb, squared_distance_transform(sa.data(), g, spacing, o.threads), nullptr, nullptr);
+    pr = directed(sa, squared_distance_transform(sb.data(), g, spacing, o.threads, sa.data()), nullptr, nullptr);
+    rp = directed(sb, squared_distance_transform(sa.data(), g, spacing, o.threads, sb.data()), nullptr, nullptr);
   } else {
     Grid cg;
     const auto ca = corner_codes(a.data(), g, planar, cg), cb = corner_codes(b.data(), g, planar, cg);
@@ -196,8 +196,8 @@ void surface_scores(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b
     std::vector<uint8_t> sa(ca.size()), sb(cb.size());
     for (size_t i = 0; i < ca.size(); ++i) sa[i] = ca[i] != 0 && ca[i] != full, sb[i] = cb[i] != 0 && cb[i] != full;
     const auto areas = surfel_area_table(spacing, planar);
-    pr = directed(sa, squared_distance_transform(sb.data(), cg, spacing, o.threads), &ca, &areas);
-    rp = directed(sb, squared_distance_transform(sa.data(), cg, spacing, o.threads), &cb, &areas);
+    pr = directed(sa, squared_distance_transform(sb.data(), cg, spacing, o.threads, sa.data()), &ca, &areas);
+    rp = directed(sb, squared_distance_transform(sa.data(), cg, spacing, o.threads, sb.data()), &cb, &areas);
   }
   if (pr.distance_mm.empty() || rp.distance_mm.empty()) return;  // cannot happen for non-empty masks
   s.hd = std::max(pr.distance_mm.back(), rp.distance_mm.back());

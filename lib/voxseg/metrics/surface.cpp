@@ -112,23 +112,26 @@ std::vector<uint8_t> boundary_voxels(const uint8_t* m, const Grid& g, bool plana
 
 std::vector<uint8_t> corner_codes(const uint8_t* m, const Grid& g, bool planar, Grid& cg) {
   const int64_t nz = g.shape[0], ny = g.shape[1], nx = g.shape[2];
-  cg.shape = {planar ? nz : nz + 1, ny + 1, nx + 1};
+  cg.shape = {planar ? nz : std::max<int64_t>(nz - 1, 0), std::max<int64_t>(ny - 1, 0), std::max<int64_t>(nx - 1, 0)};
   const int64_t cz = cg.shape[0], cy = cg.shape[1], cx = cg.shape[2];
   std::vector<uint8_t> out(size_t(cg.count()), 0);
-  auto at = [&](int64_t z, int64_t y, int64_t x) -> int {
-    return z >= 0 && z < nz && y >= 0 && y < ny && x >= 0 && x < nx && m[(z * ny + y) * nx + x] ? 1 : 0;
-  };
   parallel_for(cz, 0, [&](int64_t z0, int64_t z1) {
     for (int64_t z = z0; z < z1; ++z)
-      for (int64_t y = 0; y < cy; ++y)
+      for (int64_t y = 0; y < cy; ++y) {
+        const uint8_t* r00 = m + (z * ny + y) * nx;
+        const uint8_t* r01 = r00 + nx;
+        const uint8_t* r10 = planar ? nullptr : r00 + ny * nx;
+        const uint8_t* r11 = planar ? nullptr : r01 + ny * nx;
+        uint8_t* o = out.data() + (z * cy + y) * cx;
         for (int64_t x = 0; x < cx; ++x) {
-          int code = 0;
-          for (int dz = 0; dz < (planar ? 1 : 2); ++dz)
-            for (int dy = 0; dy < 2; ++dy)
-              for (int dx = 0; dx < 2; ++dx)
-                code |= at(planar ? z : z - 1 + dz, y - 1 + dy, x - 1 + dx) << (dz * 4 + dy * 2 + dx);
-          out[size_t((z * cy + y) * cx + x)] = uint8_t(code);
+          unsigned code = unsigned(r00[x] != 0) | unsigned(r00[x + 1] != 0) << 1 | unsigned(r01[x] != 0) << 2 |
+                          unsigned(r01[x + 1] != 0) << 3;
+          if (!planar)
+            code |= unsigned(r10[x] != 0) << 4 | unsigned(r10[x + 1] != 0) << 5 | unsigned(r11[x] != 0) << 6 |
+                    unsigned(r11[x + 1] != 0) << 7;
+          o[x] = uint8_t(code);
         }
+      }
   });
   return out;
 }

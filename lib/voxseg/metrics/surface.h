@@ -11,10 +11,11 @@ namespace voxseg::metrics {
 /// cross (4-connected when `planar`), voxels outside the grid counting as background.
 std::vector<uint8_t> boundary_voxels(const uint8_t* mask, const Grid& grid, bool planar);
 
-/// Neighbourhood code of every corner of the voxel grid (the grid shifted by half a voxel, one
-/// larger along each used axis): bit (dz*4 + dy*2 + dx) is set when the voxel at corner offset
-/// (-1 + dz, -1 + dy, -1 + dx) is inside the mask. In 2D only bits 0..3 (dy*2 + dx) are used.
-/// `corner_grid` receives the corner grid's shape.
+/// Neighbourhood code of every inner corner of the voxel grid (the grid shifted by half a voxel):
+/// corner (k, j, i) lies between voxels k..k+1, j..j+1, i..i+1 and has bit (dz*4 + dy*2 + dx) set when
+/// voxel (k + dz, j + dy, i + dx) is inside. The corner grid is one smaller along each used axis, so
+/// pad the mask with one background voxel on every side to keep every surface element. In 2D
+/// (`planar`) only bits 0..3 (dy*2 + dx) are used and z is unchanged. `corner_grid` receives the shape.
 std::vector<uint8_t> corner_codes(const uint8_t* mask, const Grid& grid, bool planar, Grid& corner_grid);
 
 /// Area (mm^2; contour length in mm for 2D) of the surface element of every neighbourhood code for

@@ -54,3 +54,19 @@ TEST(DistanceTransform, NoFeatureGivesInfinity) {
   const auto d = squared_distance_transform(f.data(), g, {1, 1, 1}, 1);
   for (float v : d) EXPECT_TRUE(std::isinf(v));
 }
+
+TEST(DistanceTransform, QueryMaskKeepsQueriedVoxelsExact) {
+  std::mt19937 rng(3);
+  for (const std::array<int64_t, 3> shape : {std::array<int64_t, 3>{12, 15, 40}, std::array<int64_t, 3>{1, 30, 37}}) {
+    Grid g{shape};
+    std::vector<uint8_t> f(size_t(g.count())), q(size_t(g.count()));
+    std::bernoulli_distribution on(0.02), ask(0.03);
+    for (size_t i = 0; i < f.size(); ++i) f[i] = on(rng), q[i] = ask(rng);
+    f[0] = 1;
+    const std::array<double, 3> spacing{1.7, 0.6, 0.9};
+    const auto got = squared_distance_transform(f.data(), g, spacing, 2, q.data());
+    const auto want = brute_force(f, g, spacing);
+    for (size_t i = 0; i < f.size(); ++i)
+      if (q[i]) ASSERT_NEAR(got[i], want[i], 1e-5 * std::max(1.0, want[i])) << "voxel " << i;
+  }
+}
