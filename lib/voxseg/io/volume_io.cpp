@@ -492,6 +492,8 @@ void write_detached(const at::Tensor& disk, PixelType target, const Geometry& g,
   }
 }
 
+}  // namespace
+
 bool is_series_target(const fs::path& path) {
   const std::string text = path.string();
   std::error_code ec;
@@ -500,7 +502,20 @@ bool is_series_target(const fs::path& path) {
   return detail::lower_extension(path).empty();
 }
 
-}  // namespace
+void check_volume_output(const fs::path& path, bool overwrite, bool series) {
+  if (!series) {
+    check_output_path(path, overwrite);
+    return;
+  }
+  fs::path dir = path;
+  if (dir.filename().empty()) dir = dir.parent_path();
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec))
+    fail(ExitCode::CannotWrite, "cannot write '{}': folder '{}' does not exist", dir.string(), parent.string());
+  if (fs::exists(dir, ec) && !overwrite && !(fs::is_directory(dir, ec) && fs::is_empty(dir, ec)))
+    fail(ExitCode::CannotWrite, "output '{}' already exists; use --force to overwrite it", dir.string());
+}
 
 void write_volume(const Volume& volume, const fs::path& path, const WriteOptions& options) {
   detail::quiet_toolkits();

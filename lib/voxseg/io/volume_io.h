@@ -47,6 +47,15 @@ struct WriteOptions {
 /// folder or an unknown extension; Error(BadInput) when values do not fit the requested type.
 void write_volume(const Volume& volume, const std::filesystem::path& path, const WriteOptions& options = {});
 
+/// True when write_volume would write a DICOM series there: the path ends in '/', is an existing
+/// folder, or has no known volume extension.
+bool is_series_target(const std::filesystem::path& path);
+
+/// The checks write_volume (series: write_dicom_series) makes before writing, for programs to run
+/// before any heavy work: Error(CannotWrite) when the folder is missing or the output exists (a
+/// non-empty folder, for a series) and overwrite is false.
+void check_volume_output(const std::filesystem::path& path, bool overwrite, bool series);
+
 /// True for the extensions read_volume and write_volume know (.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd, .dcm).
 bool is_volume_path(const std::filesystem::path& path);
 
