@@ -24,10 +24,12 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("-o,--output", a.output_dir, "output folder (created if missing)")->required();
   app.add_option("--size", a.size, "voxels X,Y,Z (default: ct 256,256,100; mr 144,176,144; cells 128,128,48)")
       ->delimiter(',')
-      ->expected(3);
+      ->expected(3)
+      ->check(CLI::PositiveNumber);
   app.add_option("--spacing", a.spacing, "X,Y,Z in mm, um for cells (default: 1.5,1.5,2.5; 1.25 iso; 0.5,0.5,1)")
       ->delimiter(',')
-      ->expected(3);
+      ->expected(3)
+      ->check(CLI::PositiveNumber);
   app.add_option("--objects", a.objects, "liver tumours (ct, default 3), lesions (mr, 1), nuclei (cells, by size)");
   app.add_option("--count", a.count, "N > 1: a dataset of N cases with seeds seed..seed+N-1 (imagesTr/labelsTr)")
       ->capture_default_str();
