@@ -146,7 +146,7 @@ void write_dicom_series(const Volume& volume, const fs::path& dir_in, const Dico
     fail(ExitCode::CannotWrite, "cannot write DICOM series '{}': the volume has NaN or infinite values", name);
   const Rescale rescale = choose_rescale(data);
   if (!rescale.lossless)
-    log::warn("'{}': values do not fit int16; stored with rescale slope {} (rounded to that step)", name,
+    log::warn("'{}': values are not integers within int16; stored with rescale slope {} (rounded to that step)", name,
               rescale.slope);
   const at::Tensor stored =
       ((data - rescale.intercept) / rescale.slope).round().clamp(-32768, 32767).to(at::kShort).contiguous();
