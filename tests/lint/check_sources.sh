@@ -10,6 +10,7 @@ order=(core io checkpoint phantom preprocess models postprocess infer metrics tr
 index_of() { local i; for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && echo "$i" && return; done; echo -1; }
 
 for file in $(git ls-files 'lib/voxseg/*.h' 'lib/voxseg/*.cpp' 2>/dev/null || find lib -name '*.[hc]*'); do
+  [ -f "$file" ] || continue
   module=$(echo "$file" | cut -d/ -f3)
   while IFS= read -r dep; do
     [ "$dep" = "$module" ] && continue
