@@ -20,7 +20,7 @@ constexpr double kAirHu = -1000, kFatHu = -100, kMuscleHu = 50, kBowelHu = 35, k
                  kGasHu = -950, kBloodHu = 42, kCortexHu = 1000, kCancellousHu = 450, kArchHu = 700,
                  kDiscHu = 85, kCsfHu = 12, kRibHu = 650, kTableHu = 180, kBileHu = 10, kLiverHu = 60,
                  kSpleenHu = 50, kKidneyCortexHu = 40, kKidneyMedullaHu = 30, kTumourHu = 20,
-                 kNecrosisHu = 8;
+                 kNecrosisHu = 8, kLungHu = -850;
 constexpr double kNoiseHu = 12.0;
 
 Blob make_blob(Rng& rng, std::array<double, 3> centre, std::array<double, 3> axes, double jitter_mm,
@@ -190,10 +190,10 @@ RawPhantom generate_ct_abdomen(const PhantomOptions& options, const Grid& g) {
   }
 
   // ---- organs (painted only inside the cavity; later ones override earlier ones).
-  const Blob liver = make_blob(rng, {-62, 0, 40}, {68, 80, 66}, 6.0, {0.1, 0, 0}, 0.18);
+  const Blob liver = make_blob(rng, {-72, -2, 42}, {76, 84, 68}, 6.0, {0.1, 0, 0}, 0.18);
   const Blob liver_left = make_blob(rng, {8, -45, 55}, {50, 30, 32}, 5.0, {-0.3, 0, 0}, 0.12);
   const Blob gallbladder = make_blob(rng, {-40, -58, -5}, {14, 14, 30}, 4.0, {0, 0, 0.4}, 0.1);
-  const Blob spleen = make_blob(rng, {95, 35, 65}, {24, 50, 42}, 5.0, {0.5, 0, 0}, 0.12);
+  const Blob spleen = make_blob(rng, {102, 42, 62}, {25, 50, 42}, 5.0, {0.5, 0, 0}, 0.12);
   const Blob kidney_l = make_blob(rng, {78, 50, -20}, {26, 23, 55}, 5.0, {0.4, 0.15, 0}, 0.06);
   const Blob kidney_r = make_blob(rng, {-78, 50, -38}, {26, 23, 55}, 5.0, {-0.4, -0.15, 0}, 0.06);
   const SmoothField texture = SmoothField::random(rng, 5, 2 * kPi / 40.0, 2 * kPi / 12.0, 1.0);
@@ -208,6 +208,11 @@ RawPhantom generate_ct_abdomen(const PhantomOptions& options, const Grid& g) {
       if (l < 1.0) fn(idx, l, q);
     });
   };
+  // Lung bases behind and above the liver and spleen (the organs override them).
+  for (const double side : {-1.0, 1.0}) {
+    const Blob lung = make_blob(rng, {side * 80, 35, 175}, {75, 80, 90}, 5.0, {0, 0, 0}, 0.05);
+    paint(lung, [&](int64_t idx, double, const std::array<double, 3>&) { img[size_t(idx)] = float(kLungHu); });
+  }
   auto liver_fn = [&](int64_t idx, double, const std::array<double, 3>& q) {
     img[size_t(idx)] = float(kLiverHu + 4.0 * texture(q[0], q[1], q[2]));
     lab[size_t(idx)] = kLiver;
