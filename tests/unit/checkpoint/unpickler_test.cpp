@@ -70,6 +70,9 @@ TEST(Unpickle, CapsNestingDepthAndObjectCount) {
   UnpicklerLimits small;
   small.max_values = 50;
   EXPECT_NE(unpickle_error("(" + repeat("N", 100) + "l.", {}, small).find("more than 50"), std::string::npos);
+  // References count too: one list fetched from the memo over and over.
+  EXPECT_NE(unpickle_error("]q\x00"s + repeat("h\x00" "0"s, 300) + ".", {}, small).find("more than 200 stack pushes"),
+            std::string::npos);
 }
 
 TEST(Unpickle, DictKeysReplaceLikePython) {

@@ -105,8 +105,12 @@ class Unpickler {
     composites_.push_back(v);
     return v;
   }
-  void push(ValuePtr v) { stack_.push_back(track(std::move(v))); }
-  void push_existing(ValuePtr v) { stack_.push_back(std::move(v)); }
+  void push(ValuePtr v) { push_existing(track(std::move(v))); }
+  // Every push counts (memo gets and DUP too), so references cannot outgrow the object cap much.
+  void push_existing(ValuePtr v) {
+    if (++pushes_ > 4 * limits_.max_values) bad(fmt::format("more than {} stack pushes", 4 * limits_.max_values));
+    stack_.push_back(std::move(v));
+  }
   ValuePtr pop() {
     if (stack_.size() <= floor()) bad("stack underflow");
     ValuePtr v = std::move(stack_.back());
@@ -651,7 +655,7 @@ class Unpickler {
   std::string_view data_;
   const PersistentLoad& load_;
   UnpicklerLimits limits_;
-  size_t pos_ = 0, op_pos_ = 0, created_ = 0;
+  size_t pos_ = 0, op_pos_ = 0, created_ = 0, pushes_ = 0;
   bool ok_ = false;
   std::vector<ValuePtr> stack_;
   std::vector<size_t> marks_;
