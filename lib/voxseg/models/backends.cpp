@@ -10,11 +10,23 @@
 namespace voxseg::models {
 namespace {
 
-std::string first_line(const c10::Error& e) {
-  std::string msg = e.what_without_backtrace();
-  if (const auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-  return msg;
+// One line from a torch error: the first line, or for TorchScript interpreter errors (a traceback
+// of serialized code) the last line, which holds the actual error.
+std::string one_line(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t nl = text.find('\n', start);
+    const std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  if (lines.empty()) return "unknown error";
+  return text.find("TorchScript interpreter") != std::string::npos ? lines.back() : lines.front();
 }
+
+std::string first_line(const c10::Error& e) { return one_line(e.what_without_backtrace()); }
 
 std::string shape_text(at::IntArrayRef sizes) {
   std::string s = "[";
@@ -94,18 +106,21 @@ class TorchScriptNetwork final : public Network {
     check_tiles(tiles, dims_, in_channels_, name_);
     c10::InferenceMode no_grad;
     c10::IValue out;
+    std::string error;
     try {
       out = module_.forward({tiles.to(device_, compute_dtype_)});
     } catch (const c10::Error& e) {
+      error = first_line(e);
+    } catch (const std::exception& e) {  // torch::jit::JITException and friends
+      error = one_line(e.what());
+    }
+    if (!error.empty()) {
       if (precision_ != Precision::FP32)
-        fail(ExitCode::BadModel,
-             "TorchScript model '{}' failed in {} (the module itself is cast; not every exported model supports "
-             "that): {}; rerun with --precision fp32",
-             name_, precision_name(precision_), first_line(e));
-      fail(ExitCode::BadModel, "TorchScript model '{}' failed on tiles {}: {}", name_,
-           shape_text(tiles.sizes()), first_line(e));
-    } catch (const std::exception& e) {
-      fail(ExitCode::BadModel, "TorchScript model '{}' failed: {}", name_, e.what());
+        fail(ExitCode::Usage,
+             "TorchScript model '{}' cannot run in {} on {} ({}); rerun with --precision fp32 (LibTorch 1.13 "
+             "runs TorchScript without autocast, so the whole module is cast)",
+             name_, precision_name(precision_), device_.str(), error);
+      fail(ExitCode::BadModel, "TorchScript model '{}' failed on tiles {}: {}", name_, shape_text(tiles.sizes()), error);
     }
     // Deep-supervision exports return a list/tuple: the first entry is full resolution.
     if (out.isTuple() && !out.toTupleRef().elements().empty()) out = out.toTupleRef().elements()[0];

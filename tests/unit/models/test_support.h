@@ -1,0 +1,123 @@
+#pragma once
+// Helpers shared by the models tests: scratch folders in the build tree and PyTorch reference
+// fixtures written by make_unet_fixture.py.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "voxseg/core/error.h"
+#include "voxseg/models/unet.h"
+#include "voxseg/models/unet_config.h"
+
+namespace voxseg::models::test {
+
+namespace fs = std::filesystem;
+
+/// A fresh folder for one test (removed first if a previous run left it).
+inline fs::path scratch_dir(const std::string& name) {
+  const fs::path dir = fs::path(VOXSEG_MODELS_TEST_TMP) / (name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+inline bool python_torch_available() {
+  static const int rc = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1");
+  return rc == 0;
+}
+
+#define VOXSEG_REQUIRE_PYTHON_TORCH()                                                             \
+  if (!::voxseg::models::test::python_torch_available())                                          \
+  GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch) to write reference " \
+                  "fixtures"
+
+/// What PyTorch computed for a PlainConvUNet with random weights.
+struct Reference {
+  fs::path dir;
+  StateDict weights;               ///< every key of PyTorch's state_dict, aliases included
+  std::vector<std::string> keys;   ///< "name [shape]" in PyTorch's order
+  std::map<std::string, at::Tensor> io;  ///< input, output, ds0, ds1, ...
+};
+
+inline std::string shape_text(at::IntArrayRef sizes) {
+  std::string s = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+  return s + "]";
+}
+
+inline Reference make_reference(const UNetConfig& config, const fs::path& dir, int seed,
+                                const std::vector<int64_t>& input_shape, bool torchscript = false) {
+  std::ofstream(dir / "config.json") << unet_config_to_json(config).dump(2);
+  std::string shape;
+  for (size_t i = 0; i < input_shape.size(); ++i) shape += (i ? "," : "") + std::to_string(input_shape[i]);
+  const std::string cmd = "/usr/bin/python3 '" + std::string(VOXSEG_MODELS_FIXTURE_SCRIPT) + "' '" +
+                          (dir / "config.json").string() + "' '" + dir.string() + "' " + std::to_string(seed) + " " +
+                          shape + (torchscript ? " --torchscript" : "");
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("fixture script failed: " + cmd);
+  Reference r;
+  r.dir = dir;
+  r.weights = read_weights(dir / "weights.pth");
+  for (const auto& [name, tensor] : read_weights(dir / "io.pth")) r.io[name] = tensor;
+  std::ifstream keys(dir / "keys.txt");
+  for (std::string line; std::getline(keys, line);) r.keys.push_back(line);
+  return r;
+}
+
+/// Largest absolute difference (inf when shapes differ).
+inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  if (a.sizes() != b.sizes()) return std::numeric_limits<double>::infinity();
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+/// A 3D anisotropic config (first downsampling in-plane only, like nnU-Net's CT plans).
+inline UNetConfig anisotropic_3d_config() {
+  UNetConfig c;
+  c.dims = 3;
+  c.in_channels = 1;
+  c.num_classes = 3;
+  c.features_per_stage = {4, 8, 16};
+  c.kernel_sizes = {{1, 3, 3}, {3, 3, 3}, {3, 3, 3}};
+  c.strides = {{1, 1, 1}, {1, 2, 2}, {2, 2, 2}};
+  c.n_conv_per_stage = {2, 2, 2};
+  c.n_conv_per_stage_decoder = {1, 2};
+  c.norm = "instance";
+  return c;
+}
+
+/// A 2D config with batch norm and no conv bias (exercises buffers and absent bias entries).
+inline UNetConfig batchnorm_2d_config() {
+  UNetConfig c;
+  c.dims = 2;
+  c.in_channels = 2;
+  c.num_classes = 2;
+  c.features_per_stage = {4, 8, 8, 16};
+  c.kernel_sizes = {{3, 3}, {3, 3}, {3, 3}, {3, 3}};
+  c.strides = {{1, 1}, {2, 2}, {2, 1}, {2, 2}};
+  c.n_conv_per_stage = {1, 2, 2, 2};
+  c.n_conv_per_stage_decoder = {2, 2, 1};
+  c.conv_bias = false;
+  c.norm = "batch";
+  c.norm_eps = 1e-3;
+  return c;
+}
+
+/// Runs `f` and returns the voxseg::Error it throws (fails the test when it throws nothing).
+template <typename F>
+Error capture_error(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected a voxseg::Error";
+  return Error(ExitCode::Ok, "");
+}
+
+}  // namespace voxseg::models::test
