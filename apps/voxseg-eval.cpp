@@ -84,7 +84,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   summary_line["failures"] = failures;
   ctx.print_result(summary_line, vm::summary_table(summary));
   if (!results.empty())  // nothing scored: no outputs rather than empty ones
-    vm::write_outputs(a.out, results, summary, vm::describe_conventions(o.metrics), ctx.provenance(), failures,
+    vm::write_outputs(a.out, results, summary, vm::describe_conventions(o), ctx.provenance(), failures,
                       ctx.force());
   return batch.finish();
 }

@@ -218,4 +218,14 @@ std::string case_line(const CaseResult& r) {
   return line;
 }
 
+Json describe_conventions(const EvalOptions& o) {
+  Json j = describe_conventions(o.metrics);
+  if (o.instances)
+    j["instances"] = "label values are object ids; one-to-one matches at IoU > 0.5 (unique); F1 = 2TP/(2TP+FP+FN); "
+                     "PQ = mean matched IoU x F1; split: a reference object holding 2+ predicted objects each with "
+                     ">= 50% of its voxels inside it; merged: a predicted object holding 2+ reference objects each "
+                     "with >= 50% of its voxels inside it";
+  return j;
+}
+
 }  // namespace voxseg::metrics

@@ -59,6 +59,9 @@ struct CaseResult {
 /// resample_pred, for different geometry (message names the difference).
 CaseResult evaluate_case(const EvalCase& c, const EvalOptions& options);
 
+/// describe_conventions(options.metrics), plus the instance definitions in instance mode.
+Json describe_conventions(const EvalOptions& options);
+
 /// One human line per case: "case: label dice=0.912 hd95=2.31 [flag]; ...".
 std::string case_line(const CaseResult& r);
 

@@ -300,36 +300,55 @@ std::string html_report(const std::vector<CaseResult>& results, const Json& summ
   h += "<h1>voxseg eval report</h1>\n<p id=\"provenance\">";
   for (const auto& [k, v] : provenance.as_object())
     h += fmt::format("<b>{}</b>: {} &nbsp; ", xml_escape(k), xml_escape(v.is_string() ? v.as_string() : v.dump()));
-  h += "</p>\n<section id=\"conventions\"><h2>Definitions</h2><dl>\n";
-  for (const auto& [k, v] : conventions.as_object())
-    h += fmt::format("<dt>{}</dt><dd>{}</dd>\n", xml_escape(k), xml_escape(v.is_string() ? v.as_string() : v.dump()));
-  h += "</dl></section>\n";
+  h += fmt::format("</p>\n<p id=\"convention\"><b>Convention</b>: {} (surface {}, HD95 {}), NSD tolerance {} mm; "
+                   "<a href=\"#conventions\">definitions</a></p>\n",
+                   xml_escape(conventions.find("matches")->as_string()), conventions.find("surface")->as_string(),
+                   conventions.find("hd95")->as_string(), conventions.find("tolerance_mm")->as_double());
 
   const bool instances = summary.find("mode")->as_string() == "instances";
-  h += "<section id=\"summary\"><h2>Summary</h2>\n<table id=\"summary-table\"><tr><th>label</th><th>metric</th>"
-       "<th>mean</th><th>std</th><th>median</th><th>IQR</th><th>min</th><th>max</th><th>n</th><th>null</th></tr>\n";
-  auto rows = [&](const std::string& label, const Json& metrics) {
-    for (const auto& [m, st] : metrics.as_object())
-      h += fmt::format("<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                       "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                       xml_escape(label), m, num(st.find("mean")), num(st.find("std")), num(st.find("median")),
-                       num(st.find("iqr")), num(st.find("min")), num(st.find("max")), st.find("n")->as_int(),
-                       st.find("n_null")->as_int());
+  auto mean_std = [](const Json& st) {
+    const Json* m = st.find("mean");
+    if (!m || m->is_null()) return std::string("-");
+    const Json* sd = st.find("std");
+    return sd && !sd->is_null() ? num(m) + " &plusmn; " + num(sd) : num(m);
   };
+  h += "<section id=\"summary\"><h2>Summary</h2>\n<table id=\"summary-table\"><tr><th>label</th><th>cases</th>";
   if (instances) {
-    rows("instances", *summary.find("metrics"));
+    h += "<th>metric</th><th>mean &plusmn; std</th><th>median</th><th>IQR</th><th>min</th><th>max</th><th>null</th></tr>\n";
+    for (const auto& [m, st] : summary.find("metrics")->as_object())
+      h += fmt::format("<tr><td class=\"name\">instances</td><td>{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td>"
+                       "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                       st.find("n")->as_int() + st.find("n_null")->as_int(), m, mean_std(st), num(st.find("median")),
+                       num(st.find("iqr")), num(st.find("min")), num(st.find("max")), st.find("n_null")->as_int());
   } else {
-    for (const Json& l : summary.find("labels")->as_array()) rows(l.find("label")->as_string(), *l.find("metrics"));
-  }
-  h += "</table>\n";
-  if (!instances) {
-    h += "<table id=\"flag-table\"><tr><th>label</th><th>cases</th><th>missing</th><th>spurious</th><th>absent</th></tr>\n";
-    for (const Json& l : summary.find("labels")->as_array())
-      h += fmt::format("<tr><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+    std::vector<std::string> shown;
+    const auto& labels = summary.find("labels")->as_array();
+    for (const char* m : {"dice", "iou", "hd", "hd95", "assd", "nsd", "pred_ml", "ref_ml"})
+      if (!labels.empty() && labels.front().find("metrics")->contains(m)) shown.push_back(m);
+    h += "<th>missing</th><th>spurious</th><th>absent</th>";
+    for (const auto& m : shown) h += "<th>" + m + " (mean &plusmn; std)</th>";
+    h += "</tr>\n";
+    for (const Json& l : labels) {
+      h += fmt::format("<tr><td class=\"name\">{}</td><td>{}</td><td class=\"flag\">{}</td><td class=\"flag\">{}</td>"
+                       "<td>{}</td>",
                        xml_escape(l.find("label")->as_string()), l.find("cases")->as_int(), l.find("missing")->as_int(),
                        l.find("spurious")->as_int(), l.find("absent")->as_int());
-    h += "</table>\n";
+      for (const auto& m : shown) h += "<td>" + mean_std(*l.find("metrics")->find(m)) + "</td>";
+      h += "</tr>\n";
+    }
+    h += "</table>\n<details><summary>all statistics</summary>\n<table id=\"stats-table\"><tr><th>label</th>"
+         "<th>metric</th><th>mean</th><th>std</th><th>median</th><th>IQR</th><th>min</th><th>max</th><th>n</th>"
+         "<th>null</th></tr>\n";
+    for (const Json& l : labels)
+      for (const auto& [m, st] : l.find("metrics")->as_object())
+        h += fmt::format("<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                         xml_escape(l.find("label")->as_string()), m, num(st.find("mean")), num(st.find("std")),
+                         num(st.find("median")), num(st.find("iqr")), num(st.find("min")), num(st.find("max")),
+                         st.find("n")->as_int(), st.find("n_null")->as_int());
+    h += "</table></details>\n";
   }
+  if (instances) h += "</table>\n";
   h += "</section>\n<section id=\"plots\"><h2>Distributions</h2>\n";
   if (instances) {
     for (const auto& m : kInstanceMetrics) {
@@ -412,6 +431,10 @@ std::string html_report(const std::vector<CaseResult>& results, const Json& summ
     }
     h += "</section>\n";
   }
+  h += "<section id=\"conventions\"><h2>Definitions</h2><dl>\n";
+  for (const auto& [k, v] : conventions.as_object())
+    h += fmt::format("<dt>{}</dt><dd>{}</dd>\n", xml_escape(k), xml_escape(v.is_string() ? v.as_string() : v.dump()));
+  h += "</dl></section>\n";
   h += "<script>document.body.dataset.ready = String(document.querySelectorAll('svg.boxplot').length);</script>\n"
        "</body>\n</html>\n";
   return h;
