@@ -27,7 +27,8 @@ run voxseg-phantom --kind mr-brain --seed 2 --size 96,116,100 --spacing 1.875,1.
 run voxseg-phantom --kind cells --seed 3 --size 128,128,40 --objects 40 -o "$out/cells" --force
 # The CT case as a DICOM series (CT Image Storage, one file per slice, UIDs derived from the input).
 if [ -x "$bin/voxseg-convert" ]; then
-  run voxseg-convert "$out/ct_abdomen/image.nii.gz" "$out/ct_abdomen_dicom/" --force
+  run voxseg-convert "$out/ct_abdomen/image.nii.gz" "$out/ct_abdomen_dicom/" --to dicom --modality CT \
+    --uid-seed voxseg-sample-ct-abdomen-1 --series-description "voxseg phantom ct-abdomen seed 1" --force
 else
   echo "make_sample_data: no voxseg-convert; skipping sample_data/ct_abdomen_dicom" >&2
 fi
