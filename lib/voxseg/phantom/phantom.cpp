@@ -96,8 +96,12 @@ PhantomOptions resolve_options(const PhantomOptions& in) {
     if (!(o.spacing_mm[a] > 0.0 && o.spacing_mm[a] <= 100.0))
       fail(ExitCode::Usage, "phantom spacing {} along {} is out of range; use (0, 100]", o.spacing_mm[a], "xyz"[a]);
   }
+  const int64_t voxels = o.size[0] * o.size[1] * o.size[2];
+  if (voxels > (int64_t(1) << 27))
+    fail(ExitCode::Usage, "phantom of {}x{}x{} voxels is too large; at most 134217728 voxels (512x512x512)",
+         o.size[0], o.size[1], o.size[2]);
   if (o.kind == PhantomKind::Cells) {
-    if (o.objects == 0) {
+    if (o.objects < 0) {
       // About one nucleus (10 um across) per 3000 um^3 of field of view: dense, with contacts.
       const double fov = double(o.size[0]) * o.spacing_mm[0] * double(o.size[1]) * o.spacing_mm[1] *
                          double(o.size[2]) * o.spacing_mm[2];
@@ -106,7 +110,7 @@ PhantomOptions resolve_options(const PhantomOptions& in) {
     if (o.objects < 1 || o.objects > 60000)
       fail(ExitCode::Usage, "cannot make {} nuclei; use --objects 1..60000", o.objects);
   } else {
-    if (o.objects == 0) o.objects = o.kind == PhantomKind::CtAbdomen ? 3 : 1;
+    if (o.objects < 0) o.objects = o.kind == PhantomKind::CtAbdomen ? 3 : 1;
     if (o.objects < 0 || o.objects > 1000) fail(ExitCode::Usage, "cannot make {} objects; use 0..1000", o.objects);
   }
   return o;

@@ -24,13 +24,14 @@ struct PhantomOptions {
   uint64_t seed = 0;
   std::array<int64_t, 3> size{0, 0, 0};           ///< voxels along x, y, z
   std::array<double, 3> spacing_mm{0.0, 0.0, 0.0};  ///< x, y, z; for cells the numbers are micrometres
-  int objects = 0;  ///< liver tumours (ct-abdomen), lesions (mr-brain), nuclei (cells); 0 = default
+  int objects = -1;  ///< liver tumours (ct-abdomen), lesions (mr-brain), nuclei (cells); -1 = default
 };
 
-/// Fills the kind's defaults: ct-abdomen 256x256x100 at 1.5x1.5x2.5 mm with 3 tumours, mr-brain
+/// Zero sizes and spacings and objects == -1 take the kind's defaults: ct-abdomen 256x256x100 at 1.5x1.5x2.5 mm with 3 tumours, mr-brain
 /// 144x176x144 at 1.25 mm with 1 lesion, cells 128x128x48 at 0.5x0.5x1.0 um with a nucleus count
-/// scaled to the field of view. Throws Error(Usage) for sizes < 8 or > 1024, spacings outside
-/// (0, 100], or objects outside [0, 1000] (cells: [1, 60000]).
+/// scaled to the field of view. Throws Error(Usage) for sizes < 8 or > 1024 per axis or more than
+/// 2^27 voxels in all (memory), spacings outside (0, 100], or objects outside [0, 1000] (cells:
+/// [1, 60000]).
 PhantomOptions resolve_options(const PhantomOptions& options);
 
 /// A synthetic case: the image, its ground-truth labels on the same grid, and the label table.

@@ -158,8 +158,12 @@ TEST(Phantom, InvalidOptionsAreUsageErrors) {
   expect_usage(ct(1, {4, 64, 64}, {1, 1, 1}));
   expect_usage(ct(1, {64, 64, 64}, {-1, 1, 1}));
   PhantomOptions o = ct(1, {64, 64, 16}, {1, 1, 1});
-  o.objects = -2;
+  o.objects = 1001;
   expect_usage(o);
+  o.objects = 0;
+  o.kind = PhantomKind::Cells;
+  expect_usage(o);
+  expect_usage(ct(1, {1024, 1024, 200}, {1, 1, 1}));
   EXPECT_THROW(parse_kind("pet"), Error);
   EXPECT_EQ(parse_kind("mr-brain"), PhantomKind::MrBrain);
 }
@@ -214,6 +218,24 @@ TEST(CtAbdomen, OrgansSitOnTheirAnatomicalSidesInLps) {
   ASSERT_GT(n, 0);
   EXPECT_GT(sy / double(n), 30.0);
   EXPECT_LT(std::fabs(sx / double(n)), 25.0);
+}
+
+TEST(CtAbdomen, ZeroObjectsMeansNoTumours) {
+  PhantomOptions o = ct(3, {64, 64, 24}, {6.0, 6.0, 10.0});
+  o.objects = 0;
+  const Flat f = flatten(make_phantom(o));
+  EXPECT_EQ(volume_ml(f, {5}), 0.0);
+  EXPECT_GT(volume_ml(f, {1}), 0.0);
+}
+
+TEST(Phantom, TinyGridsWork) {
+  for (const auto kind : {PhantomKind::CtAbdomen, PhantomKind::MrBrain, PhantomKind::Cells}) {
+    PhantomOptions o;
+    o.kind = kind;
+    o.size = {8, 8, 8};
+    const Phantom p = make_phantom(o);
+    EXPECT_EQ(p.image.data.numel(), 512) << kind_name(kind);
+  }
 }
 
 TEST(CtAbdomen, TumoursLieInsideTheLiver) {
