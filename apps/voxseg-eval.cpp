@@ -63,7 +63,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   for (const auto& input : pairing.cases)
     batch.run(input.name, input.pred, [&](voxseg::cli::Case& c) {
       try {
-        results.push_back(vm::evaluate_case(input, o));
+        results.push_back(vm::evaluate_case(input, o, c.progress("score")));
       } catch (const std::exception& e) {
         failed(input.name, e.what());
         throw;

@@ -228,18 +228,21 @@ void surface_scores(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b
 
 template <typename T>
 std::vector<RegionScores> evaluate_typed(const at::Tensor& pt, const at::Tensor& rt, const Geometry& geo,
-                                         const std::vector<Region>& regions, const MetricOptions& o) {
+                                         const std::vector<Region>& regions, const MetricOptions& o,
+                                         Progress& progress) {
   const auto s = shape_zyx(pt);
   const T* p = pt.data_ptr<T>();
   const T* r = rt.data_ptr<T>();
   const RegionLookup lookup(regions);
+  progress.set_total(int64_t(regions.size()) + 1);
   const auto acc = count_pass<T>(p, r, s, lookup, regions.size(), o.threads);
+  progress.advance();
   const bool planar = geo.dims == 2;
   const std::array<double, 3> spacing{planar ? 1.0 : geo.spacing[2], geo.spacing[1], geo.spacing[0]};
   const double ml_per_voxel = geo.voxel_volume_mm3() / 1000.0;
   const int64_t n = s[0] * s[1] * s[2];
   std::vector<RegionScores> out;
-  for (size_t i = 0; i < regions.size(); ++i) {
+  for (size_t i = 0; i < regions.size(); ++i, progress.advance()) {
     const Accum& a = acc[i];
     RegionScores sc;
     sc.name = regions[i].name;
@@ -312,7 +315,7 @@ double percentile_weighted(const DirectedDistances& d, double q) {
 }
 
 std::vector<RegionScores> evaluate_regions(const Volume& pred, const Volume& ref, const std::vector<Region>& regions,
-                                           const MetricOptions& options) {
+                                           const MetricOptions& options, Progress progress) {
   const at::Tensor p = as_zyx(pred, "prediction"), r = as_zyx(ref, "reference");
   if (p.sizes() != r.sizes())
     fail(ExitCode::BadInput, "prediction and reference grids differ ({} vs {} voxels)", p.numel(), r.numel());
@@ -320,22 +323,18 @@ std::vector<RegionScores> evaluate_regions(const Volume& pred, const Volume& ref
     if (region.values.empty()) fail(ExitCode::Usage, "region '{}' has no label values", region.name);
   auto [pt, rt] = common_label_type(p, r);
   switch (pt.scalar_type()) {
-    case at::kByte: return evaluate_typed<uint8_t>(pt, rt, ref.geometry, regions, options);
-    case at::kShort: return evaluate_typed<int16_t>(pt, rt, ref.geometry, regions, options);
-    default: return evaluate_typed<int32_t>(pt, rt, ref.geometry, regions, options);
+    case at::kByte: return evaluate_typed<uint8_t>(pt, rt, ref.geometry, regions, options, progress);
+    case at::kShort: return evaluate_typed<int16_t>(pt, rt, ref.geometry, regions, options, progress);
+    default: return evaluate_typed<int32_t>(pt, rt, ref.geometry, regions, options, progress);
   }
 }
 
 std::vector<int64_t> present_labels(const Volume& a, const Volume& b) {
-  std::vector<int64_t> out;
-  for (const Volume* v : {&a, &b}) {
-    at::Tensor t = v->data.is_floating_point() ? v->data.round().to(at::kLong) : v->data.to(at::kLong);
-    t = t.contiguous();
-    const int64_t* d = t.data_ptr<int64_t>();
-    std::vector<uint8_t> seen;
-    std::vector<int64_t> big;
-    for (int64_t i = 0, n = t.numel(); i < n; ++i) {
-      const int64_t x = d[i];
+  std::vector<uint8_t> seen;  // dense flags for values below 2^20
+  std::vector<int64_t> big;
+  auto scan = [&](const auto* d, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t x = int64_t(d[i]);
       if (x <= 0) continue;
       if (x < (1 << 20)) {
         if (size_t(x) >= seen.size()) seen.resize(size_t(x) + 1, 0);
@@ -344,12 +343,25 @@ std::vector<int64_t> present_labels(const Volume& a, const Volume& b) {
         big.push_back(x);
       }
     }
-    for (size_t x = 1; x < seen.size(); ++x)
-      if (seen[x]) out.push_back(int64_t(x));
-    out.insert(out.end(), big.begin(), big.end());
+  };
+  for (const Volume* v : {&a, &b}) {
+    at::Tensor t = v->data.contiguous();
+    switch (t.scalar_type()) {  // no widening copies of CT-sized label maps
+      case at::kByte: scan(t.data_ptr<uint8_t>(), t.numel()); break;
+      case at::kShort: scan(t.data_ptr<int16_t>(), t.numel()); break;
+      case at::kInt: scan(t.data_ptr<int32_t>(), t.numel()); break;
+      default: {
+        const at::Tensor l = (t.is_floating_point() ? t.round() : t).to(at::kLong).contiguous();
+        scan(l.data_ptr<int64_t>(), l.numel());
+      }
+    }
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  std::vector<int64_t> out;
+  for (size_t x = 1; x < seen.size(); ++x)
+    if (seen[x]) out.push_back(int64_t(x));
+  std::sort(big.begin(), big.end());
+  big.erase(std::unique(big.begin(), big.end()), big.end());
+  out.insert(out.end(), big.begin(), big.end());
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "voxseg/core/json.h"
+#include "voxseg/core/progress.h"
 #include "voxseg/core/volume.h"
 
 namespace voxseg::metrics {
@@ -57,7 +58,7 @@ struct RegionScores {
 /// checked by the caller); label tensors of any integer or floating type (floats are rounded).
 /// Throws Error(BadInput) for a shape mismatch or a non-scalar volume.
 std::vector<RegionScores> evaluate_regions(const Volume& pred, const Volume& ref, const std::vector<Region>& regions,
-                                           const MetricOptions& options);
+                                           const MetricOptions& options, Progress progress = {});
 
 /// Non-zero label values present in either volume, ascending.
 std::vector<int64_t> present_labels(const Volume& a, const Volume& b);

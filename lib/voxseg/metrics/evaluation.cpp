@@ -137,7 +137,7 @@ Pairing pair_inputs(const std::string& pred, const std::string& ref, const std::
   return out;
 }
 
-CaseResult evaluate_case(const EvalCase& c, const EvalOptions& o) {
+CaseResult evaluate_case(const EvalCase& c, const EvalOptions& o, Progress progress) {
   CaseResult result;
   result.input = c;
   Volume ref = io::read_volume(c.ref);
@@ -161,7 +161,7 @@ CaseResult evaluate_case(const EvalCase& c, const EvalOptions& o) {
   if (!o.labels.empty() || o.regions.empty())
     regions = regions_for_labels(o.labels.empty() ? present_labels(pred, ref) : o.labels, o.names);
   regions.insert(regions.end(), o.regions.begin(), o.regions.end());
-  result.regions = evaluate_regions(pred, ref, regions, o.metrics);
+  result.regions = evaluate_regions(pred, ref, regions, o.metrics, progress);
   if (o.qc_images) {
     std::optional<Volume> image;
     if (!c.image.empty()) {

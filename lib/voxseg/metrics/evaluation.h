@@ -57,7 +57,7 @@ struct CaseResult {
 
 /// Reads and scores one case. Throws Error(BadInput) for unreadable files and, unless
 /// resample_pred, for different geometry (message names the difference).
-CaseResult evaluate_case(const EvalCase& c, const EvalOptions& options);
+CaseResult evaluate_case(const EvalCase& c, const EvalOptions& options, Progress progress = {});
 
 /// describe_conventions(options.metrics), plus the instance definitions in instance mode.
 Json describe_conventions(const EvalOptions& options);
