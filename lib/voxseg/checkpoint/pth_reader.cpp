@@ -77,11 +77,15 @@ class PthReader {
     for (auto& e : detail::read_zip_directory(in_, size_)) entries_[e.name] = e;
     if (entries_.empty()) fail(ExitCode::BadModel, "an empty zip archive, not a torch.save checkpoint");
     // Like PyTorchStreamReader: the archive folder is the first entry's leading directory.
+    const std::string first = entries_.begin()->first;  // any entry; all share the folder in torch files
+    archive_ = first.substr(0, first.find('/'));
+    // What PyTorchStreamReader's constructor insists on, checked first: a failing constructor
+    // in LibTorch 1.13 leaks its zip state.
+    if (first.find('/') == std::string::npos) fail(ExitCode::BadModel, "a zip file whose entries are not in a folder");
+    if (!has("version") && !has(".data/version")) fail(ExitCode::BadModel, "a zip file without a version record");
     in_.clear();
     in_.seekg(0);
     open_reader();
-    const std::string first = entries_.begin()->first;  // any entry; all share the folder in torch files
-    archive_ = first.substr(0, first.find('/'));
     if (has("constants.pkl") || has("code/")) {
       fail(ExitCode::BadModel, "a TorchScript archive (torch.jit.save), not a torch.save checkpoint; "
                                "use it as a TorchScript model instead");

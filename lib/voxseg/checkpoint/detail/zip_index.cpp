@@ -11,6 +11,7 @@ constexpr uint32_t kEndOfDirectory = 0x06054b50;
 constexpr uint32_t kZip64Locator = 0x07064b50;
 constexpr uint32_t kZip64End = 0x06064b50;
 constexpr uint32_t kDirectoryEntry = 0x02014b50;
+constexpr uint32_t kLocalHeader = 0x04034b50;
 constexpr uint64_t kMaxEntries = 1'000'000;
 
 uint64_t le(const std::string& b, size_t at, size_t n) {
@@ -44,6 +45,10 @@ std::vector<ZipEntry> read_zip_directory(std::istream& in, uint64_t file_size) {
     }
   }
   if (eocd == std::string::npos) fail(ExitCode::BadModel, "no zip end-of-directory record (truncated?)");
+  // Single-disk archives only (as miniz): both disk numbers 0, all entries on this disk.
+  if (le(tail, eocd + 4, 2) != 0 || le(tail, eocd + 6, 2) != 0 || le(tail, eocd + 8, 2) != le(tail, eocd + 10, 2)) {
+    fail(ExitCode::BadModel, "a multi-disk or corrupt zip end-of-directory record");
+  }
   uint64_t count = le(tail, eocd + 10, 2);
   uint64_t dir_size = le(tail, eocd + 12, 4);
   uint64_t dir_offset = le(tail, eocd + 16, 4);
@@ -101,6 +106,12 @@ std::vector<ZipEntry> read_zip_directory(std::istream& in, uint64_t file_size) {
     }
     if (e.method == 0 && e.compressed_size != e.uncompressed_size) {
       fail(ExitCode::BadModel, "stored zip entry '{}' has inconsistent sizes", e.name);
+    }
+    // The local header must be there and the data must fit after it.
+    const std::string local = read_at(in, file_size, local_offset, 30);
+    const uint64_t data_start = local_offset + 30 + le(local, 26, 2) + le(local, 28, 2);
+    if (le(local, 0, 4) != kLocalHeader || data_start > file_size || e.compressed_size > file_size - data_start) {
+      fail(ExitCode::BadModel, "corrupt zip local header of '{}'", e.name);
     }
     entries.push_back(std::move(e));
     p += 46 + name_len + extra_len + comment_len;
