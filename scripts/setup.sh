@@ -13,6 +13,7 @@ test_pkgs=(
   python3-torch python3-numpy python3-nibabel python3-pydicom
   mricron-data insighttoolkit5-examples
   chromium python3-scipy
+  snakemake slurm-wlm munge
 )
 [ "${1:-}" = "--tests" ] && want=("${build_pkgs[@]}" "${test_pkgs[@]}") || want=("${build_pkgs[@]}")
 
