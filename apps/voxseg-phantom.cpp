@@ -71,6 +71,7 @@ voxseg::ExitCode execute(const Args& a, voxseg::cli::Context& ctx) {
   voxseg::write_text_atomic(plan.json, doc.dump(2) + "\n", ctx.force());
   result["outputs"] = outputs;
   result["json"] = plan.json.string();
+  result["provenance"] = ctx.provenance();
   ctx.print_result(result, fmt::format("{}: {} {} case(s) with seed {} in {}", ctx.verb(), plan.cases.size(), a.kind,
                                        a.seed, a.output_dir));
   return voxseg::ExitCode::Ok;

@@ -91,7 +91,7 @@ RawPhantom generate_mr_brain(const PhantomOptions& options, const Grid& g) {
               1e-12, grad[0] * grad[0] + grad[1] * grad[1] + grad[2] * grad[2] - radial * radial));
           const double sulcus_mm = std::fabs(gv) / tangential * r;
           const double sdepth = 16.0 + sulcus_depth(ux, uy, uz);
-          const double cortex = 3.0 + cortex_var(ux, uy, uz);
+          const double cortex = 3.4 + cortex_var(ux, uy, uz);
           // The fissure splits the hemispheres except around the corpus callosum and deep nuclei.
           const double cc = (y / 46.0) * (y / 46.0) + ((z + 6.0) / 20.0) * ((z + 6.0) / 20.0);
           const bool fissure_zone = cc > 1.0;
