@@ -38,5 +38,5 @@ if [ $check = 1 ]; then
   (cd "$root/sample_data" && find $(cd "$out" && ls) -type f | LC_ALL=C sort | xargs sha256sum) > "$out.ref"
   (cd "$out" && find * -type f | LC_ALL=C sort | xargs sha256sum) > "$out.sums"
   if diff -u "$out.ref" "$out.sums"; then echo "make_sample_data: sample_data is up to date"; rm -f "$out.sums" "$out.ref";
-  else echo "make_sample_data: sample_data differs from a fresh run (diff above)" >&2; rm -f "$out.sums" "$out.ref"; exit 1; fi
+  else echo "make_sample_data: sample_data differs from a fresh run (diff above); if the generator changed on purpose, run scripts/make_sample_data.sh and commit sample_data/" >&2; rm -f "$out.sums" "$out.ref"; exit 1; fi
 fi
