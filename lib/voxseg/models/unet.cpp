@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "voxseg/core/atomic_file.h"
+#include "voxseg/checkpoint/pth_reader.h"
 #include "voxseg/core/error.h"
 
 namespace voxseg::models {
@@ -413,23 +414,26 @@ StateDict read_weights(const std::filesystem::path& path) {
          "cannot read weights '{}': not a LibTorch archive or torch.save file (no zip header; legacy "
          "non-zip torch.save files are not supported)",
          path.string());
-  std::string archive_error;
   try {
     torch::jit::Module archive = torch::jit::load(path.string(), torch::kCPU);
     StateDict out;
     for (const auto& p : archive.named_parameters(true)) out.emplace_back(p.name, p.value);
     for (const auto& b : archive.named_buffers(true)) out.emplace_back(b.name, b.value);
     return out;
-  } catch (const c10::Error& e) {
-    archive_error = e.what_without_backtrace();
+  } catch (const c10::Error&) {
+    // Not a LibTorch archive: try the torch.save formats below.
   }
+  // A torch.save file: nnU-Net checkpoint ({"network_weights": OrderedDict}), a bare state_dict()
+  // (OrderedDict) or a plain dict; the checkpoint module reads all of them.
   try {
-    return read_pickled_dict(path);
-  } catch (const c10::Error& e) {
-    std::string msg = e.what_without_backtrace();
-    if (const auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-    fail(ExitCode::BadModel, "cannot read weights '{}': neither a LibTorch archive nor a plain torch.save dict ({})",
-         path.string(), msg);
+    return checkpoint::read_state_dict(path.string());
+  } catch (const Error& checkpoint_error) {
+    try {
+      return read_pickled_dict(path);
+    } catch (const std::exception&) {
+    }
+    fail(ExitCode::BadModel, "cannot read weights '{}': neither a LibTorch archive nor a torch.save state dict ({})",
+         path.string(), checkpoint_error.what());
   }
 }
 

@@ -68,7 +68,9 @@ class UNet {
 void load_state_dict(UNet& net, const StateDict& weights, const std::string& source);
 
 /// Reads named tensors from `path`: LibTorch's archive format (what write_weights and torch::save of a
-/// module write) or a `torch.save`d plain dict of tensors. Throws Error(BadModel) naming the file.
+/// module write), or a Python torch.save file (zip format) holding a state_dict() OrderedDict, a
+/// plain dict of tensors, or an nnU-Net checkpoint (its "network_weights"), read by the checkpoint
+/// module. Throws Error(BadModel) naming the file.
 StateDict read_weights(const std::filesystem::path& path);
 
 /// Writes the network's parameters and buffers in LibTorch's archive format under nnU-Net names,

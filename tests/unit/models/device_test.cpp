@@ -12,7 +12,9 @@ using test::capture_error;
 
 TEST(ResolveDevice, CpuAndAutoWithoutGpuAreCpu) {
   EXPECT_TRUE(resolve_device("cpu").is_cpu());
-  if (!cuda_available()) EXPECT_TRUE(resolve_device("auto").is_cpu());
+  if (!cuda_available()) {
+    EXPECT_TRUE(resolve_device("auto").is_cpu());
+  }
 }
 
 TEST(ResolveDevice, CudaRequestWithoutCudaIsNoDeviceWithClearMessage) {
@@ -21,10 +23,8 @@ TEST(ResolveDevice, CudaRequestWithoutCudaIsNoDeviceWithClearMessage) {
     const Error e = capture_error([&] { resolve_device(text); });
     EXPECT_EQ(e.code(), ExitCode::NoDevice) << text;
     const std::string msg = e.what();
-    if (!at::hasCUDA())
-      EXPECT_NE(msg.find("this build of voxseg has no CUDA support"), std::string::npos) << msg;
-    else
-      EXPECT_NE(msg.find("no CUDA device"), std::string::npos) << msg;
+    const std::string expected = at::hasCUDA() ? "no CUDA device" : "this build of voxseg has no CUDA support";
+    EXPECT_NE(msg.find(expected), std::string::npos) << msg;
   }
 }
 

@@ -7,6 +7,8 @@ usage: make_unet_fixture.py CONFIG.json OUT_DIR SEED SHAPE [--torchscript]
   CONFIG.json  voxseg's {"type": "unet", ...} architecture object
   SHAPE        input shape, comma separated, e.g. 2,1,8,32,32
 writes OUT_DIR/weights.pth  torch.save(dict(net.state_dict()))  (all PyTorch keys, aliases included)
+       OUT_DIR/state_dict.pth        torch.save(net.state_dict())  (an OrderedDict)
+       OUT_DIR/checkpoint_final.pth  nnU-Net-like checkpoint {"network_weights": state_dict, ...}
        OUT_DIR/keys.txt     "name shape" per state_dict entry, in order
        OUT_DIR/io.pth       {"input", "output", "ds0", "ds1", ...} (ds: deep supervision, full res first)
        OUT_DIR/model.pt     with --torchscript: torch.jit.trace of the net (no deep supervision)
@@ -141,6 +143,9 @@ def main():
     net.eval()
     sd = net.state_dict()
     torch.save(dict(sd), f"{out_dir}/weights.pth")
+    torch.save(sd, f"{out_dir}/state_dict.pth")  # OrderedDict, as users export
+    torch.save({"network_weights": sd, "trainer_name": "nnUNetTrainer", "current_epoch": 5,
+                "inference_allowed_mirroring_axes": (0, 1, 2)}, f"{out_dir}/checkpoint_final.pth")
     with open(f"{out_dir}/keys.txt", "w") as f:
         for k, v in sd.items():
             f.write(f"{k} {list(v.shape)}\n")

@@ -57,6 +57,21 @@ TEST(UNetForward, Anisotropic3DInstanceNormMatchesPyTorch) {
   EXPECT_GT(ref.io.at("output").abs().max().item<double>(), 0.1);
 }
 
+TEST(UNetWeights, ReadsPyTorchOrderedDictAndNnunetCheckpointFiles) {
+  VOXSEG_REQUIRE_PYTHON_TORCH();
+  const auto config = test::anisotropic_3d_config();
+  const auto ref = test::make_reference(config, test::scratch_dir("pthfiles"), 6, {1, 1, 4, 8, 8});
+  for (const char* file : {"state_dict.pth", "checkpoint_final.pth"}) {
+    const StateDict sd = read_weights(ref.dir / file);
+    EXPECT_EQ(sd.size(), ref.keys.size()) << file;
+    UNet net(config);
+    load_state_dict(net, sd, file);
+    net.train(false);
+    torch::NoGradGuard no_grad;
+    EXPECT_LT(max_abs_diff(net.forward(ref.io.at("input")), ref.io.at("output")), 1e-4) << file;
+  }
+}
+
 TEST(UNetForward, TwoDimensionalBatchNormEvalMatchesPyTorch) {
   VOXSEG_REQUIRE_PYTHON_TORCH();
   const auto config = test::batchnorm_2d_config();
@@ -224,7 +239,9 @@ TEST(UNetForward, TrainingModeGradientsReachEveryParameter) {
     if (!p.requires_grad()) continue;  // batch norm buffers
     ASSERT_TRUE(p.grad().defined()) << name;
     // A conv bias right before an instance norm is cancelled by it: its gradient is ~0 by design.
-    if (name.find("conv.bias") == std::string::npos) EXPECT_GT(p.grad().abs().sum().item<double>(), 0.0) << name;
+    if (name.find("conv.bias") == std::string::npos) {
+      EXPECT_GT(p.grad().abs().sum().item<double>(), 0.0) << name;
+    }
   }
 }
 
