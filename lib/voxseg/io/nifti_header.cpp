@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -38,7 +39,7 @@ size_t read_prefix(const fs::path& path, unsigned char* out, size_t n) {
 
 }  // namespace
 
-void check_nifti_header(const fs::path& path) {
+NiftiHeaderFacts check_nifti_header(const fs::path& path) {
   const std::string file = path.string();
   std::array<unsigned char, 540> h{};
   const size_t got = read_prefix(path, h.data(), h.size());
@@ -85,16 +86,30 @@ void check_nifti_header(const fs::path& path) {
       fail(ExitCode::BadInput, "cannot read '{}': {}D NIfTI (dim[{}] = {}); voxseg reads 3D volumes", file, dim[0], i,
            dim[i]);
 
+  NiftiHeaderFacts facts;
+  switch (read_value<int16_t>(h.data() + 70, swap)) {
+    case 2: facts.stored = PixelType::UInt8; break;
+    case 4: facts.stored = PixelType::Int16; break;
+    case 8: facts.stored = PixelType::Int32; break;
+    case 16: facts.stored = PixelType::Float32; break;
+    case 64: facts.stored = PixelType::Float64; break;
+    case 256: facts.stored = PixelType::Int8; break;
+    case 512: facts.stored = PixelType::UInt16; break;
+    default: break;
+  }
+  const float slope = read_value<float>(h.data() + 112, swap), inter = read_value<float>(h.data() + 116, swap);
+  facts.rescaled = slope != 0.0f && std::isfinite(slope) && (slope != 1.0f || inter != 0.0f);
+
   // ITK 5.2 reads a truncated file without complaint (the missing voxels are garbage): check the size.
   const int16_t bitpix = read_value<int16_t>(h.data() + 72, swap);
   const float vox_offset = read_value<float>(h.data() + 108, swap);
   uint64_t nvox = 1;
   for (int i = 1; i <= dim[0]; ++i) nvox *= static_cast<uint64_t>(dim[i]);
-  if (bitpix <= 0 || !(vox_offset >= 0)) return;  // ITK reports these itself
+  if (bitpix <= 0 || !(vox_offset >= 0)) return facts;  // ITK reports these itself
   const uint64_t expected = static_cast<uint64_t>(vox_offset) + nvox * static_cast<uint64_t>(bitpix) / 8;
   std::error_code ec;
   const uint64_t file_size = fs::file_size(path, ec);
-  if (ec) return;
+  if (ec) return facts;
   std::string name = path.filename().string();
   for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const bool gz = name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0;
@@ -102,7 +117,7 @@ void check_nifti_header(const fs::path& path) {
     if (file_size < expected)
       fail(ExitCode::BadInput, "cannot read '{}': truncated file ({} bytes, the header needs {})", file, file_size,
            expected);
-    return;
+    return facts;
   }
   // Fast path: the gzip trailer's ISIZE (size mod 2^32) matches; otherwise decompress to find out.
   uint32_t isize = 0;
@@ -113,13 +128,14 @@ void check_nifti_header(const fs::path& path) {
     in.read(reinterpret_cast<char*>(t), 4);
     isize = uint32_t(t[0]) | uint32_t(t[1]) << 8 | uint32_t(t[2]) << 16 | uint32_t(t[3]) << 24;
   }
-  if (isize == static_cast<uint32_t>(expected & 0xffffffffu)) return;
+  if (isize == static_cast<uint32_t>(expected & 0xffffffffu)) return facts;
   uint64_t inflated = 0;
   const std::string problem = gzip_problem(path, &inflated);
   if (!problem.empty()) fail(ExitCode::BadInput, "cannot read '{}': {}", file, problem);
   if (inflated < expected)
     fail(ExitCode::BadInput, "cannot read '{}': truncated data ({} bytes after decompression, the header needs {})",
          file, inflated, expected);
+  return facts;
 }
 
 std::string gzip_problem(const fs::path& path, uint64_t* inflated_bytes) {

@@ -332,12 +332,26 @@ Volume read_volume(const std::string& path_text, const ReadOptions& options, Vol
   detail::check_readable_file(path);
 
   const std::string ext = detail::lower_extension(path);
-  if (ext == ".nii" || ext == ".nii.gz") detail::check_nifti_header(path);
+  detail::NiftiHeaderFacts nifti;
+  if (ext == ".nii" || ext == ".nii.gz") nifti = detail::check_nifti_header(path);
   const bool known_itk = ext == ".nii" || ext == ".nii.gz" || ext == ".nrrd" || ext == ".nhdr" || ext == ".mha" ||
                          ext == ".mhd";
   if (!known_itk && is_dicom_file(path)) return detail::read_dicom(path, options, info);
   try {
     Volume v = read_with_itk(path, info);
+    if (nifti.stored != PixelType::Auto) {
+      if (info) info->stored_type = nifti.stored;
+      // ITK returns float for integer voxels with scl_slope/scl_inter; keep integers when exact.
+      const bool integer_on_disk = nifti.stored != PixelType::Float32 && nifti.stored != PixelType::Float64;
+      if (nifti.rescaled && integer_on_disk && at::isFloatingType(v.data.scalar_type()) && v.data.numel() > 0 &&
+          at::equal(v.data, v.data.round())) {
+        const auto range = at::aminmax(v.data);
+        const double lo = std::get<0>(range).item<double>(), hi = std::get<1>(range).item<double>();
+        if (lo >= -32768 && hi <= 32767) v.data = v.data.to(at::kShort);
+        else if (lo >= -2147483648.0 && hi <= 2147483647.0) v.data = v.data.to(at::kInt);
+      }
+      if (info && nifti.rescaled) info->metadata["rescaled"] = true;
+    }
     log::debug("read '{}': {}x{}x{} {}", path_text, v.geometry.size[0], v.geometry.size[1], v.geometry.size[2],
                dtype_name(v.data.scalar_type()));
     return v;

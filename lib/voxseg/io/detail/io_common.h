@@ -23,8 +23,13 @@ std::string clean_itk_message(const std::string& text);
 void check_readable_file(const std::filesystem::path& path);
 
 /// NIfTI header checks ITK 5.2 misses: NIfTI-2, 4D/5D time series, not a NIfTI header at all.
-/// Reads only the header (through zlib for .gz). Throws Error(BadInput).
-void check_nifti_header(const std::filesystem::path& path);
+/// Reads only the header (through zlib for .gz). Throws Error(BadInput). Returns the header's
+/// datatype as a PixelType (Auto for types without one), and whether scl_slope/scl_inter rescale.
+struct NiftiHeaderFacts {
+  PixelType stored = PixelType::Auto;
+  bool rescaled = false;
+};
+NiftiHeaderFacts check_nifti_header(const std::filesystem::path& path);
 
 /// For a .gz file: "" when the gzip stream is complete, else why not ("truncated gzip data").
 std::string gzip_problem(const std::filesystem::path& path, uint64_t* inflated_bytes = nullptr);
