@@ -79,13 +79,14 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
     });
 
   const voxseg::Json summary = vm::summarize(results, o.metrics.surface_metrics);
+  const voxseg::Json conventions = vm::describe_conventions(o);
   voxseg::Json summary_line = voxseg::Json::object();
   summary_line["summary"] = summary;
+  summary_line["conventions"] = conventions;
   summary_line["failures"] = failures;
-  ctx.print_result(summary_line, vm::summary_table(summary));
+  ctx.print_result(summary_line, vm::summary_table(summary, conventions));
   if (!results.empty())  // nothing scored: no outputs rather than empty ones
-    vm::write_outputs(a.out, results, summary, vm::describe_conventions(o), ctx.provenance(), failures,
-                      ctx.force());
+    vm::write_outputs(a.out, results, summary, conventions, ctx.provenance(), failures, ctx.force());
   return batch.finish();
 }
 

@@ -170,8 +170,14 @@ Json summarize(const std::vector<CaseResult>& results, bool surface_metrics) {
   return j;
 }
 
-std::string summary_table(const Json& summary) {
+std::string convention_line(const Json& c) {
+  return fmt::format("{} (surface {}, HD95 {}), NSD tolerance {} mm", c.find("matches")->as_string(),
+                     c.find("surface")->as_string(), c.find("hd95")->as_string(), c.find("tolerance_mm")->as_double());
+}
+
+std::string summary_table(const Json& summary, const Json& conventions) {
   std::string out;
+  if (conventions.is_object()) out = "convention: " + convention_line(conventions) + "\n";
   auto block = [&](const Json& metrics) {
     out += fmt::format("  {:<18}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>5}{:>6}\n", "metric", "mean", "std", "median",
                        "IQR", "min", "max", "n", "null");
@@ -197,14 +203,17 @@ std::string summary_table(const Json& summary) {
   return out;
 }
 
-std::string results_csv(const std::vector<CaseResult>& results) {
+std::string results_csv(const std::vector<CaseResult>& results, const Json& conventions) {
   std::string out;
   const bool instances = !results.empty() && results.front().instances.has_value();
+  const std::string tag = conventions.is_object()
+                              ? conventions.find("surface")->as_string() + "/" + conventions.find("hd95")->as_string()
+                              : "";
   if (instances) {
-    out = "case,n_pred,n_ref,tp,fp,fn,precision,recall,f1,mean_matched_iou,pq,split,merged,foreground_dice\n";
+    out = "case,n_pred,n_ref,tp,fp,fn,precision,recall,f1,mean_matched_iou,pq,split,merged,foreground_dice,convention\n";
     for (const auto& r : results) {
       const auto& s = *r.instances;
-      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(r.input.name), s.n_pred, s.n_ref, s.tp,
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},instances\n", csv_field(r.input.name), s.n_pred, s.n_ref, s.tp,
                          s.fp, s.fn, csv_num(s.precision), csv_num(s.recall), csv_num(s.f1),
                          csv_num(s.mean_matched_iou), csv_num(s.pq), s.split, s.merged, csv_num(s.foreground_dice));
     }
@@ -215,12 +224,12 @@ std::string results_csv(const std::vector<CaseResult>& results) {
   cols.push_back("asd_ref_to_pred");
   out = "case,label,values,flag";
   for (const auto& c : cols) out += "," + c;
-  out += ",tolerance_mm,tp,fp,fn\n";
+  out += ",tolerance_mm,tp,fp,fn,convention\n";
   for (const auto& r : results)
     for (const auto& s : r.regions) {
       out += csv_field(r.input.name) + "," + csv_field(s.name) + "," + join_values(s.values) + "," + s.flag;
       for (const auto& c : cols) out += "," + csv_num(metric_value(s, c));
-      out += fmt::format(",{},{},{},{}\n", s.tolerance_mm, s.tp, s.fp, s.fn);
+      out += fmt::format(",{},{},{},{},{}\n", s.tolerance_mm, s.tp, s.fp, s.fn, tag);
     }
   return out;
 }
@@ -300,10 +309,8 @@ std::string html_report(const std::vector<CaseResult>& results, const Json& summ
   h += "<h1>voxseg eval report</h1>\n<p id=\"provenance\">";
   for (const auto& [k, v] : provenance.as_object())
     h += fmt::format("<b>{}</b>: {} &nbsp; ", xml_escape(k), xml_escape(v.is_string() ? v.as_string() : v.dump()));
-  h += fmt::format("</p>\n<p id=\"convention\"><b>Convention</b>: {} (surface {}, HD95 {}), NSD tolerance {} mm; "
-                   "<a href=\"#conventions\">definitions</a></p>\n",
-                   xml_escape(conventions.find("matches")->as_string()), conventions.find("surface")->as_string(),
-                   conventions.find("hd95")->as_string(), conventions.find("tolerance_mm")->as_double());
+  h += fmt::format("</p>\n<p id=\"convention\"><b>Convention</b>: {}; <a href=\"#conventions\">definitions</a></p>\n",
+                   xml_escape(convention_line(conventions)));
 
   const bool instances = summary.find("mode")->as_string() == "instances";
   auto mean_std = [](const Json& st) {
@@ -545,7 +552,7 @@ void check_outputs(const OutputPaths& paths, bool force) {
 
 void write_outputs(const OutputPaths& paths, const std::vector<CaseResult>& results, const Json& summary,
                    const Json& conventions, const Json& provenance, const Json& failures, bool force) {
-  if (!paths.csv.empty()) write_text_atomic(paths.csv, results_csv(results), force);
+  if (!paths.csv.empty()) write_text_atomic(paths.csv, results_csv(results, conventions), force);
   if (!paths.json.empty())
     write_text_atomic(paths.json, results_json(results, summary, conventions, provenance, failures).dump(2) + "\n", force);
   if (!paths.report_dir.empty())

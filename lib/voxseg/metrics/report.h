@@ -19,11 +19,16 @@ Stats compute_stats(std::vector<double> values, int64_t n_null);
 /// instance metric. Regions in first-seen order.
 Json summarize(const std::vector<CaseResult>& results, bool surface_metrics);
 
-/// Human table of the summary (one block per region), for stdout.
-std::string summary_table(const Json& summary);
+/// Human table of the summary (one block per region), for stdout; led by the convention when
+/// `conventions` (describe_conventions) is given.
+std::string summary_table(const Json& summary, const Json& conventions = Json());
+
+/// "MONAI (surface voxels, HD95 max-of-directed), NSD tolerance 1 mm".
+std::string convention_line(const Json& conventions);
 
 /// One row per case x region (or per case in instance mode), header first; nulls are empty fields.
-std::string results_csv(const std::vector<CaseResult>& results);
+/// The last column names the convention ("voxels/max-of-directed"; "instances" in instance mode).
+std::string results_csv(const std::vector<CaseResult>& results, const Json& conventions = Json());
 
 /// Everything: provenance, conventions, per case, summary, failures.
 Json results_json(const std::vector<CaseResult>& results, const Json& summary, const Json& conventions,

@@ -19,6 +19,7 @@ PY
 expect_exit 0 voxseg eval -p pred.nii.gz -r ref.nii.gz --csv m.csv --output-json m.json
 expect_stdout "label 1 \(1\)"
 expect_stdout "missing 1"
+expect_stdout "^convention: MONAI \(surface voxels, HD95 max-of-directed\), NSD tolerance 1 mm"
 /usr/bin/python3 - <<'PY' || fail "CSV/JSON content"
 import csv, json
 want = dict(kv.split("=") for kv in open("dice.txt").read().split())
@@ -28,6 +29,7 @@ for r in rows:
     assert abs(float(r["dice"]) - float(want[r["label"]])) < 1e-7, (r, want)
 flags = {r["label"]: r["flag"] for r in rows}
 assert flags == {"1": "", "2": "", "4": "missing", "5": "spurious"}, flags
+assert {r["convention"] for r in rows} == {"voxels/max-of-directed"}
 assert rows[2]["hd95"] == "" and rows[3]["assd"] == "", "distances of a one-sided label must be empty (null)"
 assert abs(float(rows[0]["hd"]) - 1.6) < 1e-5, rows[0]["hd"]          # 2 voxels x 0.8 mm
 assert abs(float(rows[1]["hd"]) - 0.8) < 1e-5, rows[1]["hd"]
