@@ -1,0 +1,95 @@
+// voxseg predict: segment volumes with a model bundle (sliding window, TTA, streamed export).
+#include <filesystem>
+
+#include "voxseg/cli/app.h"
+#include "voxseg/cli/batch.h"
+#include "voxseg/core/log.h"
+#include "voxseg/infer/model_source.h"
+#include "voxseg/infer/run_case.h"
+#include "voxseg/io/case_list.h"
+#include "voxseg/io/volume_io.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Args {
+  std::vector<std::string> inputs;
+  std::string output, model, device = "auto", precision = "fp32", ext = ".nii.gz";
+  bool disable_tta = false;
+  voxseg::infer::PredictOptions predict;
+};
+
+void declare(CLI::App& app, Args& a) {
+  app.add_option("inputs", a.inputs, "volume files, DICOM folders, folders of cases, or - (paths on stdin)")
+      ->required();
+  app.add_option("-o,--output", a.output, "output folder, or a label-map file when there is one case")->required();
+  app.add_option("-m,--model", a.model, "model bundle folder (model.json + weights)")->required();
+  app.add_option("--device", a.device, "auto|cpu|cuda[:N]")->capture_default_str();
+  app.add_option("--precision", a.precision, "fp32|bf16|fp16 (bf16: autocast, also on the CPU)")->capture_default_str();
+  app.add_option("--step", a.predict.step, "tile step as a fraction of the patch")
+      ->check(CLI::Range(0.05, 1.0))->capture_default_str();
+  app.add_option("--batch-size", a.predict.batch_size, "tiles per forward pass")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_flag("--tta,!--disable-tta", a.predict.tta, "mirroring test-time augmentation (default on, as nnU-Net)");
+  app.add_flag("--save-probabilities", a.predict.save_probabilities,
+               "also write <case>_probabilities<ext>: softmax [K,Z,Y,X] float32");
+  app.add_flag("--largest-component", a.predict.postprocess.largest_component, "keep each label's largest component");
+  app.add_flag("--fill-holes", a.predict.postprocess.fill_holes, "fill background enclosed by one label");
+  app.add_option("--min-size-ml", a.predict.postprocess.min_size_ml, "drop components smaller than this (ml)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--connectivity", a.predict.postprocess.connectivity, "6|18|26 for components")
+      ->check(CLI::IsMember({6, 18, 26}))->capture_default_str();
+  app.add_option("--ext", a.ext, "label-map extension in folder mode (.nii.gz, .nrrd, .mha)")->capture_default_str();
+}
+
+voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
+  using namespace voxseg;
+  // The device and the model are checked before any input is touched (exit 6 / 4).
+  infer::Model model = infer::load_model(a.model, a.device, models::parse_precision(a.precision));
+  infer::PredictOptions options = a.predict;
+  options.postprocess.largest_component |= model.postprocess.largest_component;
+  options.postprocess.fill_holes |= model.postprocess.fill_holes;
+  if (options.postprocess.min_size_ml == 0) options.postprocess.min_size_ml = model.postprocess.min_size_ml;
+  const auto cases = infer::group_channel_files(io::expand_inputs(a.inputs), model.in_channels());
+  const bool to_file = io::is_volume_path(a.output);
+  if (to_file && cases.size() != 1)
+    fail(ExitCode::Usage, "-o '{}' is a file but there are {} cases; give a folder", a.output, cases.size());
+  if (!to_file) {
+    std::error_code ec;
+    fs::create_directories(a.output, ec);
+    if (ec) fail(ExitCode::CannotWrite, "cannot create output folder '{}': {}", a.output, ec.message());
+  }
+  voxseg::log::info("model {} on {} ({}), {} case(s)", model.id, model.device, model.precision, cases.size());
+  cli::Batch batch{ctx};
+  for (const auto& input : cases) {
+    batch.run(input.name, input.paths.empty() ? "" : input.paths.front(), [&](cli::Case& c) {
+      const auto out = to_file ? c.claim_output_path(a.output) : c.claim_output(a.output, a.ext);
+      if (!out) return;
+      const Json r = infer::run_case(input, model, options, infer::case_outputs(*out), ctx.force(), ctx.provenance(),
+                                     c.progress("predict"));
+      for (const char* key : {"labels", "probabilities", "tiles", "timings", "peak_rss_mb", "device", "precision"})
+        if (const Json* v = r.find(key)) c.report(key, *v);
+      c.set_summary(fmt::format("{}: {} ({} tiles, {:.1f} s network, peak {:.0f} MB)", input.name, out->string(),
+                                r.find("tiles")->as_int(), r.find("timings")->find("network_s")->as_double(),
+                                r.find("peak_rss_mb")->as_double()));
+    });
+  }
+  return batch.finish();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string examples =
+      "  voxseg predict -m models/abdomen ct.nii.gz -o ct_labels.nii.gz\n"
+      "  voxseg predict -m models/abdomen cases/ -o out/ --step 0.5 --batch-size 2 --json\n"
+      "  voxseg predict -m models/brain --precision bf16 --disable-tta --largest-component cases/ -o out/\n"
+      "  ls cases/*.nii.gz | voxseg predict -m models/abdomen - -o out/\n"
+      "Multi-channel models take nnU-Net style CASE_0000.nii.gz, CASE_0001.nii.gz, ... (or one [C,Z,Y,X] file).\n"
+      "Per case: <case><ext> (labels), <case>.json (report), <case>_probabilities<ext> (--save-probabilities).\n"
+      "Exit codes: 0 ok, 2 usage, 3 bad input, 4 bad model, 5 cannot write, 6 device unavailable,\n"
+      "8 some cases failed (the others were written; rerun without --force to resume).";
+  return voxseg::cli::run<Args>(argc, argv, {"predict", "Segment volumes with a model bundle", examples}, declare,
+                                execute);
+}

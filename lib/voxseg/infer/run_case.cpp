@@ -1,0 +1,64 @@
+#include "voxseg/infer/run_case.h"
+
+#include <chrono>
+
+#include "voxseg/core/atomic_file.h"
+#include "voxseg/io/volume_io.h"
+
+namespace fs = std::filesystem;
+
+namespace voxseg::infer {
+
+CaseOutputs case_outputs(const fs::path& labels_path) {
+  const std::string ext = full_extension(labels_path);
+  const std::string stem = stem_without_extension(labels_path);
+  const fs::path dir = labels_path.parent_path();
+  return {labels_path, dir / (stem + "_probabilities" + ext), dir / (stem + ".json")};
+}
+
+Json run_case(const ChannelCase& input, Model& model, const PredictOptions& options, const CaseOutputs& out,
+              bool overwrite, const Json& provenance, Progress progress) {
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  auto t0 = Clock::now();
+  const Volume image = read_case(input);
+  const double read_s = since(t0);
+
+  Prediction p = predict_volume(image, model, options, progress);
+
+  t0 = Clock::now();
+  io::WriteOptions w;
+  w.overwrite = overwrite;
+  if (options.save_probabilities) {
+    w.pixel_type = io::PixelType::Float32;
+    io::write_volume(p.probabilities, out.probabilities, w);
+  }
+  Json report = provenance.is_object() ? provenance : Json::object();
+  report["case"] = input.name;
+  Json inputs = Json::array();
+  for (const auto& path : input.paths) inputs.push_back(path);
+  report["inputs"] = inputs;
+  report["labels"] = out.labels.string();
+  if (options.save_probabilities) report["probabilities"] = out.probabilities.string();
+  Json m = Json::object();
+  m["id"] = model.id;
+  m["sha256"] = model.sha256;
+  m["source"] = model.source;
+  m["classes"] = model.num_classes();
+  m["plan"] = preprocess::plan_to_json(model.plan);
+  report["model"] = m;
+  report["device"] = model.device;
+  report["precision"] = model.precision;
+  for (const auto& [key, value] : p.report.as_object()) report[key] = value;
+  Json& timings = report["timings"];
+  timings["read_s"] = read_s;
+  w.pixel_type = p.labels.data.scalar_type() == at::kByte ? io::PixelType::UInt8 : io::PixelType::UInt16;
+  // The report is written before the labels: the label map is the "case done" marker.
+  if (options.save_probabilities) timings["write_probabilities_s"] = since(t0);
+  report["peak_rss_mb"] = double(peak_rss_bytes()) / (1024.0 * 1024.0);
+  write_text_atomic(out.report, report.dump(2) + "\n", overwrite);
+  io::write_volume(p.labels, out.labels, w);
+  return report;
+}
+
+}  // namespace voxseg::infer
