@@ -1,7 +1,5 @@
 // voxseg phantom: deterministic synthetic cases (CT abdomen, MR brain, fluorescence nuclei) with
 // ground-truth labels, as one case or an nnU-Net v2 style dataset.
-#include <filesystem>
-
 #include "voxseg/cli/app.h"
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/io/volume_io.h"
@@ -48,7 +46,7 @@ voxseg::ExitCode execute(const Args& a, voxseg::cli::Context& ctx) {
   options.objects = a.objects;
   const ph::OutputPlan plan = ph::plan_outputs(options, a.count, a.output_dir);
   ph::check_outputs(plan, ctx.force());  // exit 5 before any work
-  for (const auto& folder : plan.folders) std::filesystem::create_directories(folder);
+  ph::create_output_folders(plan);
 
   auto progress = ctx.progress("phantom");
   progress.set_total(int64_t(plan.cases.size()));

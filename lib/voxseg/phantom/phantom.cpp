@@ -281,4 +281,12 @@ void check_outputs(const OutputPlan& plan, bool overwrite) {
       fail(ExitCode::CannotWrite, "output '{}' already exists; use --force to overwrite", f.string());
 }
 
+void create_output_folders(const OutputPlan& plan) {
+  for (const auto& folder : plan.folders) {
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    if (ec) fail(ExitCode::CannotWrite, "cannot create folder '{}': {}", folder.string(), ec.message());
+  }
+}
+
 }  // namespace voxseg::phantom

@@ -87,4 +87,7 @@ OutputPlan plan_outputs(const PhantomOptions& options, int count, const std::fil
 /// or a planned folder that exists as a file. Call before generating anything.
 void check_outputs(const OutputPlan& plan, bool overwrite);
 
+/// Creates the plan's folders. Throws Error(CannotWrite) naming the folder and the reason.
+void create_output_folders(const OutputPlan& plan);
+
 }  // namespace voxseg::phantom

@@ -16,3 +16,7 @@ rm "$WORK/ds/dataset.json"
 expect_exit 5 voxseg phantom --kind cells --seed 5 --count 2 --size 32,32,12 -o "$WORK/ds"
 [ ! -e "$WORK/ds/dataset.json" ] || fail "refused dataset run wrote dataset.json"
 no_partial_files "$WORK"
+# An output folder that cannot be created is exit 5 too, not an internal error.
+touch "$WORK/plainfile"
+expect_exit 5 voxseg phantom --kind cells --seed 1 --size 16,16,8 -o "$WORK/plainfile/sub"
+expect_one_line_error
