@@ -149,7 +149,8 @@ DirectedDistances directed(const std::vector<uint8_t>& from_surface, const std::
   std::vector<std::pair<double, double>> pairs;
   for (size_t i = 0; i < from_surface.size(); ++i)
     if (from_surface[i])
-      pairs.emplace_back(std::sqrt(double(to_sq_dist[i])), codes ? (*areas)[(*codes)[i]] : 1.0);
+      // The distance map is single precision: snap to 1e-6 mm so 2 x 0.8 mm reads 1.6, not 1.600000057.
+      pairs.emplace_back(std::round(std::sqrt(double(to_sq_dist[i])) * 1e6) / 1e6, codes ? (*areas)[(*codes)[i]] : 1.0);
   std::sort(pairs.begin(), pairs.end());
   DirectedDistances d;
   d.distance_mm.reserve(pairs.size());
