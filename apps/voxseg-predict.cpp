@@ -3,6 +3,7 @@
 
 #include "voxseg/cli/app.h"
 #include "voxseg/cli/batch.h"
+#include "voxseg/core/atomic_file.h"
 #include "voxseg/core/log.h"
 #include "voxseg/infer/model_source.h"
 #include "voxseg/infer/run_case.h"
@@ -45,6 +46,8 @@ void declare(CLI::App& app, Args& a) {
 
 voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   using namespace voxseg;
+  const bool to_file = io::is_volume_path(a.output);
+  if (to_file) check_output_path(a.output, ctx.force());  // one output: refuse before any work (exit 5)
   // The device and the model are checked before any input is touched (exit 6 / 4).
   infer::Model model = infer::load_model(a.model, a.device, models::parse_precision(a.precision));
   infer::PredictOptions options = a.predict;
@@ -52,7 +55,6 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   options.postprocess.fill_holes |= model.postprocess.fill_holes;
   if (options.postprocess.min_size_ml == 0) options.postprocess.min_size_ml = model.postprocess.min_size_ml;
   const auto cases = infer::group_channel_files(io::expand_inputs(a.inputs), model.in_channels());
-  const bool to_file = io::is_volume_path(a.output);
   if (to_file && cases.size() != 1)
     fail(ExitCode::Usage, "-o '{}' is a file but there are {} cases; give a folder", a.output, cases.size());
   if (!to_file) {
