@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test_support.h"
 #include "voxseg/core/error.h"
+#include "voxseg/models/unet.h"
 
 namespace voxseg::models::nnunet {
 namespace {
@@ -410,6 +412,40 @@ TEST(NnunetCheckpoint, ReadsWeightsMirrorAxesAndTrainer) {
   EXPECT_EQ(ck.configuration, "3d_fullres");
   EXPECT_EQ(ck.epoch, 1000);
   EXPECT_FALSE(read_checkpoint(none_pth).mirror_axes.has_value());
+}
+
+// plans.json -> UNetConfig -> a PyTorch PlainConvUNet (make_unet_fixture.py) saved as an nnU-Net
+// checkpoint -> read_checkpoint -> voxseg's U-Net: the logits must equal PyTorch's.
+TEST(NnunetEndToEnd, PlansAndCheckpointRunLikePyTorch) {
+  VOXSEG_REQUIRE_PYTHON_TORCH();
+  Json plans = make_plans();
+  Json& tiny = plans["configurations"]["3d_tiny"];
+  tiny["inherits_from"] = "3d_fullres";
+  tiny["patch_size"] = Json::parse("[4, 16, 24]");
+  Json kwargs = plans["configurations"]["3d_fullres"]["architecture"]["arch_kwargs"];
+  kwargs["n_stages"] = 3;
+  kwargs["features_per_stage"] = Json::parse("[4, 8, 16]");
+  kwargs["kernel_sizes"] = Json::parse("[[1, 3, 3], [3, 3, 3], [3, 3, 3]]");
+  kwargs["strides"] = Json::parse("[[1, 1, 1], [1, 2, 2], [2, 2, 2]]");
+  kwargs["n_conv_per_stage"] = Json::parse("[2, 2, 2]");
+  kwargs["n_conv_per_stage_decoder"] = Json::parse("[1, 2]");
+  tiny["architecture"] = plans["configurations"]["3d_fullres"]["architecture"];
+  tiny["architecture"]["arch_kwargs"] = kwargs;
+  const Plans p = parse_plans(plans, "plans.json");
+  const UNetConfig config = to_unet_config(p.configuration("3d_tiny"), parse_dataset_json(make_dataset(), "d"));
+  ASSERT_EQ(config.in_channels, 2);
+  ASSERT_EQ(config.num_classes, 3);
+
+  const auto ref = test::make_reference(config, test::scratch_dir("nnunet_e2e"), 5, {1, 2, 4, 16, 24});
+  const TrainedCheckpoint ck = read_checkpoint((ref.dir / "checkpoint_final.pth").string());
+  EXPECT_EQ(ck.mirror_axes.value_or(std::vector<int64_t>{}), (std::vector<int64_t>{0, 1, 2}));
+  UNet net(config);
+  load_state_dict(net, ck.weights, "checkpoint_final.pth");
+  net.train(false);
+  torch::NoGradGuard no_grad;
+  const at::Tensor out = net.forward(ref.io.at("input"));
+  EXPECT_LT(test::max_abs_diff(out, ref.io.at("output")), 1e-4);
+  EXPECT_GT(ref.io.at("output").abs().max().item<double>(), 0.1);
 }
 
 }  // namespace
