@@ -4,6 +4,7 @@
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <random>
 
@@ -76,6 +77,12 @@ void read_expecting_only_bad_model(const std::string& bytes, Outcomes& outcomes,
   }
 }
 
+// VOXSEG_FUZZ_SCALE=N runs N times as many random mutations (for long local campaigns).
+int fuzz_scale() {
+  const char* s = std::getenv("VOXSEG_FUZZ_SCALE");
+  return s && std::atoi(s) > 0 ? std::atoi(s) : 1;
+}
+
 const char* kFixtures[] = {"state_dict", "dtypes", "views", "nested", "nested_p4", "nnunet"};
 
 TEST(FuzzPth, TruncatedFilesAreRejected) {
@@ -97,7 +104,7 @@ TEST(FuzzPth, ByteFlipsInTheZipLayer) {
   for (const char* name : kFixtures) {
     const std::string file = read_bytes(fixtures + "/" + name + ".pth");
     Outcomes o;
-    for (int i = 0; i < 300; ++i) {
+    for (int i = 0; i < 300 * fuzz_scale(); ++i) {
       std::string m = file;
       const int flips = 1 + int(rng() % 4);
       for (int f = 0; f < flips; ++f) m[rng() % m.size()] ^= char(1 + rng() % 255);
@@ -115,7 +122,7 @@ TEST(FuzzPth, MutatedPicklesInValidZips) {
   for (const char* name : kFixtures) {
     const Records records = unzip(read_bytes(fixtures + "/" + name + ".pth"));
     const std::string pkl = records.at("data.pkl");
-    for (int i = 0; i < 600; ++i) {
+    for (int i = 0; i < 600 * fuzz_scale(); ++i) {
       std::string m = pkl;
       switch (rng() % 5) {
         case 0:  // random flips
