@@ -111,6 +111,41 @@ TEST(Bundle, NativeNetworkFromBundleComputesTheSavedNetwork) {
   EXPECT_LT(max_abs_diff(low, expected), 0.05 * expected.abs().max().item<double>() + 0.02);
 }
 
+TEST(Bundle, TwoDimensionalBundleRoundTripsSliceAxisAndChannels) {
+  const auto dir = test::scratch_dir("bundle2d") / "b";
+  const auto config = test::batchnorm_2d_config();
+  torch::manual_seed(9);
+  UNet net(config);
+  ModelBundle spec;
+  spec.name = "cells-2d";
+  spec.dims = 2;
+  spec.architecture.unet = config;
+  ChannelSpec a, b;
+  a.name = "DAPI";
+  a.normalization.use_nonzero_mask = true;
+  b.name = "GFP";
+  b.normalization.scheme = "rescale01";
+  spec.channels = {a, b};
+  spec.labels = {{0, "background", std::nullopt, std::nullopt}, {1, "nucleus", std::nullopt, std::nullopt}};
+  spec.target_spacing = {0.5, 0.5};
+  spec.patch_size = {32, 16};  // total strides are [8, 4]
+  spec.mirror_axes = {0, 1};
+  spec.slice_axis = 2;
+  save_bundle(dir, spec, net);
+  const ModelBundle loaded = load_bundle(dir, "cpu");
+  EXPECT_EQ(loaded.dims, 2);
+  EXPECT_EQ(loaded.slice_axis, 2);
+  EXPECT_TRUE(loaded.channels[0].normalization.use_nonzero_mask);
+  EXPECT_EQ(loaded.channels[1].normalization.scheme, "rescale01");
+  EXPECT_EQ(loaded.target_spacing, (std::vector<double>{0.5, 0.5}));
+  const auto network = make_network(loaded);
+  EXPECT_EQ(network->spatial_dims(), 2);
+  const at::Tensor x = torch::randn({2, 2, 32, 16});
+  net.train(false);
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(max_abs_diff(network->forward(x), net.forward(x)), 0.0);
+}
+
 TEST(Bundle, MissingFolderOrModelJsonIsBadModel) {
   const auto dir = test::scratch_dir("missing");
   const Error none = capture_error([&] { load_bundle(dir / "nope"); });
