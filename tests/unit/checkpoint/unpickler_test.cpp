@@ -119,6 +119,20 @@ TEST(Unpickle, RebuildsTensorViewsWithinTheirStorage) {
   EXPECT_EQ(t[1][1].item<float>(), 4.0f);  // offset 1 + 1*1 + 1*2
 }
 
+TEST(Unpickle, RebuildTensorV3ViewsTheStorageBytesAsItsDtype) {
+  // Storage: float32 [0, 1] = 8 bytes; viewed as int16 it holds 4 elements, the last 0x3f80.
+  const std::string v3 = "ctorch._utils\n_rebuild_tensor_v3\n(NQK\x00"s;
+  ValuePtr v = unpickle(v3 + "K\x04\x85K\x01\x85\x89Nctorch\nint16\ntR."s, storage_of(2));
+  ASSERT_EQ(v->as_tensor().scalar_type(), at::kShort);
+  EXPECT_EQ(v->as_tensor()[3].item<int16_t>(), 0x3f80);
+  EXPECT_NE(unpickle_error(v3 + "K\x05\x85K\x01\x85\x89Nctorch\nint16\ntR."s, storage_of(2))
+                .find("needs 5 elements but its storage holds 4"),
+            std::string::npos);
+  EXPECT_NE(unpickle_error(v3 + "K\x01\x85K\x01\x85\x89Nctorch\nfloat8\ntR."s, storage_of(2))
+                .find("unsupported tensor dtype"),
+            std::string::npos);
+}
+
 TEST(Unpickle, RejectsViewsBeyondTheirStorage) {
   EXPECT_NE(unpickle_error(rebuild("K\x00"s, "K\x05\x85"s, "K\x01\x85"s), storage_of(4)).find("needs 5 elements"),
             std::string::npos);

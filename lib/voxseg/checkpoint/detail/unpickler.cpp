@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -404,6 +405,9 @@ class Unpickler {
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
       return track(Value::tensor(rebuild_tensor(arg(0), arg(1), arg(2), arg(3))));
     }
+    if (name == "torch._utils._rebuild_tensor_v3") {  // (..., dtype): the storage's bytes viewed as dtype
+      return track(Value::tensor(rebuild_tensor(arg(0), arg(1), arg(2), arg(3), torch_dtype(arg(6)))));
+    }
     if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
       if (!arg(0).is(K::Tensor)) bad("_rebuild_parameter of a non-tensor");
       return args[0];
@@ -462,11 +466,33 @@ class Unpickler {
     return out;
   }
 
+  // torch.float32 etc. (a Global) -> ScalarType.
+  at::ScalarType torch_dtype(const Value& v) {
+    static const std::pair<const char*, at::ScalarType> kNames[] = {
+        {"float32", at::kFloat},  {"float", at::kFloat},   {"float64", at::kDouble}, {"double", at::kDouble},
+        {"float16", at::kHalf},   {"half", at::kHalf},     {"bfloat16", at::kBFloat16}, {"int64", at::kLong},
+        {"long", at::kLong},      {"int32", at::kInt},     {"int", at::kInt},        {"int16", at::kShort},
+        {"short", at::kShort},    {"int8", at::kChar},     {"uint8", at::kByte},     {"bool", at::kBool},
+        {"complex64", at::kComplexFloat}, {"cfloat", at::kComplexFloat}, {"complex128", at::kComplexDouble},
+        {"cdouble", at::kComplexDouble}};
+    if (v.is(K::Global) && v.class_name().rfind("torch.", 0) == 0) {
+      const std::string n = v.class_name().substr(6);
+      for (const auto& [name, type] : kNames) {
+        if (n == name) return type;
+      }
+    }
+    bad(fmt::format("unsupported tensor dtype {}", v.repr(60)));
+  }
+
   at::Tensor rebuild_tensor(const Value& storage, const Value& offset_v, const Value& size_v,
-                            const Value& stride_v) {
+                            const Value& stride_v, std::optional<at::ScalarType> dtype = std::nullopt) {
     if (!storage.is(K::Storage)) bad(fmt::format("tensor storage is a {}", storage.type_name()));
     if (!offset_v.is(K::Int) || offset_v.as_int() < 0) bad("invalid tensor storage offset");
-    const at::Tensor& flat = storage.as_tensor();
+    at::Tensor flat = storage.as_tensor();
+    if (dtype && *dtype != flat.scalar_type()) {  // reinterpret the storage's bytes
+      const int64_t n = int64_t(flat.storage().nbytes() / c10::elementSize(*dtype));
+      flat = at::empty({0}, flat.options().dtype(*dtype)).set_(flat.storage(), 0, {n}, {1});
+    }
     const int64_t offset = offset_v.as_int();
     const auto sizes = int_tuple(size_v, "size");
     const auto strides = int_tuple(stride_v, "stride");
