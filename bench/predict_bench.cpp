@@ -1,7 +1,10 @@
 // voxseg predict's engine on a CT-sized case with a random-weight nnU-Net-sized 3D U-Net, in one run:
 // (a) raw network throughput on tiles, (b) end-to-end predict throughput, (c) their ratio,
 // (d) peak RSS for 2 and 100 classes (streamed, and 100 classes without streaming), (e) fp32 vs bf16.
-// Usage: predict_bench [X Y Z [patch]]  (defaults 192 192 128, patch 64; spacing 0.8x0.8x2.5 mm -> 1.5 mm)
+// Throughput uses the nnU-Net-sized net on a small CT; memory uses a narrow U-Net (8..32 features) on a long
+// CT so that the engine's buffers, not the network's activations, decide the peak.
+// Usage: predict_bench [X Y Z [patch [memX memY memZ]]]
+//   defaults: throughput CT 96x96x64, patch 64^3; memory CT 128x128x300; spacing 0.8x0.8x2.5 mm -> 1.5 mm
 #include <torch/torch.h>
 
 #include <chrono>
@@ -26,26 +29,28 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 double mb(double bytes) { return bytes / (1024.0 * 1024.0); }
 
-voxseg::models::UNetConfig nnunet_default(int64_t classes) {
+voxseg::models::UNetConfig unet_config(int64_t classes, bool narrow) {
   voxseg::models::UNetConfig c;
   c.dims = 3;
   c.in_channels = 1;
   c.num_classes = classes;
-  c.features_per_stage = {32, 64, 128, 256, 320, 320};
-  for (int s = 0; s < 6; ++s) {
+  c.features_per_stage = narrow ? std::vector<int64_t>{8, 16, 32} : std::vector<int64_t>{32, 64, 128, 256, 320, 320};
+  const int n = c.n_stages();
+  for (int s = 0; s < n; ++s) {
     c.kernel_sizes.push_back({3, 3, 3});
     c.strides.push_back(s == 0 ? std::vector<int64_t>{1, 1, 1} : std::vector<int64_t>{2, 2, 2});
     c.n_conv_per_stage.push_back(2);
-    if (s < 5) c.n_conv_per_stage_decoder.push_back(2);
+    if (s < n - 1) c.n_conv_per_stage_decoder.push_back(2);
   }
   return c;
 }
 
-voxseg::infer::Model make_model(const fs::path& dir, int64_t classes, int64_t patch, voxseg::models::Precision p) {
+voxseg::infer::Model make_model(const fs::path& dir, int64_t classes, int64_t patch, voxseg::models::Precision p,
+                                bool narrow = false) {
   using namespace voxseg::models;
   if (!fs::exists(dir / "model.json")) {
     torch::manual_seed(1);
-    UNet net(nnunet_default(classes));
+    UNet net(unet_config(classes, narrow));
     ModelBundle spec;
     spec.name = "bench-" + std::to_string(classes);
     spec.dims = 3;
@@ -61,13 +66,12 @@ voxseg::infer::Model make_model(const fs::path& dir, int64_t classes, int64_t pa
   return voxseg::infer::model_from_bundle(bundle, std::shared_ptr<Network>(make_network(bundle)));
 }
 
-// Raw network: forward passes on random tiles of the patch size; voxels per second.
-double raw_throughput(voxseg::infer::Model& m, int64_t patch, int tiles) {
+// Raw network: forward passes on random tiles of the patch size; seconds.
+double raw_seconds(voxseg::infer::Model& m, int64_t patch, int tiles) {
   const at::Tensor x = torch::randn({1, 1, patch, patch, patch});
-  m.networks[0]->forward(x);  // warm-up (oneDNN primitive creation)
   const auto t0 = Clock::now();
   for (int i = 0; i < tiles; ++i) m.networks[0]->forward(x);
-  return double(tiles) * double(patch * patch * patch) / since(t0);
+  return since(t0);
 }
 
 struct Run {
@@ -91,16 +95,8 @@ Run end_to_end(voxseg::infer::Model& m, const voxseg::Volume& image, bool stream
   return r;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const int64_t nx = argc > 3 ? std::atoll(argv[1]) : 192, ny = argc > 3 ? std::atoll(argv[2]) : 192,
-                nz = argc > 3 ? std::atoll(argv[3]) : 128, patch = argc > 4 ? std::atoll(argv[4]) : 64;
-  voxseg::set_compute_threads(0);
-  std::printf("predict_bench: CT %lldx%lldx%lld at 0.8x0.8x2.5 mm -> 1.5 mm, nnU-Net default U-Net "
-              "(6 stages, 32..320 features), patch %lld^3, %d threads, no TTA\n",
-              (long long)nx, (long long)ny, (long long)nz, (long long)patch, torch::get_num_threads());
-  // A body-shaped CT: air outside an ellipse (0 after cropping to non-zero means padding), tissue inside.
+voxseg::Volume make_ct(int64_t nx, int64_t ny, int64_t nz) {
+  // A body-shaped CT: air outside an ellipse is 0 (cropped away), tissue inside.
   torch::manual_seed(2);
   at::Tensor z = torch::linspace(-1, 1, nz).view({nz, 1, 1}), y = torch::linspace(-1, 1, ny).view({1, ny, 1}),
              x = torch::linspace(-1, 1, nx).view({1, 1, nx});
@@ -110,34 +106,59 @@ int main(int argc, char** argv) {
   voxseg::Volume image{hu.contiguous(), {}};
   image.geometry.size = {nx, ny, nz};
   image.geometry.spacing = {0.8, 0.8, 2.5};
-  const double input_mb = mb(double(hu.numel()) * 4);
-  std::printf("input float32: %.1f MB\n", input_mb);
+  return image;
+}
 
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto arg = [&](int i, int64_t d) { return argc > i ? int64_t(std::atoll(argv[i])) : d; };
+  const int64_t nx = arg(1, 96), ny = arg(2, 96), nz = arg(3, 64), patch = arg(4, 64);
+  const int64_t mx = arg(5, 128), my = arg(6, 128), mz = arg(7, 300);
+  voxseg::set_compute_threads(0);
   const fs::path tmp = fs::temp_directory_path() / ("voxseg-predict-bench-" + std::to_string(::getpid()));
+  std::printf("predict_bench: %d threads, patch %lld^3, no TTA, spacing 0.8x0.8x2.5 mm -> 1.5 mm\n",
+              torch::get_num_threads(), (long long)patch);
+
+  // (a)-(c), (e): nnU-Net's default 3d_fullres U-Net, raw forward time measured before and after the run.
+  const voxseg::Volume ct = make_ct(nx, ny, nz);
+  std::printf("throughput: CT %lldx%lldx%lld, U-Net 6 stages 32..320 features (random weights)\n", (long long)nx,
+              (long long)ny, (long long)nz);
+  const double tile_voxels = double(patch * patch * patch);
   auto m2 = make_model(tmp / "c2", 2, patch, voxseg::models::Precision::FP32);
-  const Run e2 = end_to_end(m2, image, true, patch);
-  const double raw = raw_throughput(m2, patch, int(std::min<int64_t>(e2.tiles, 6)));
-  std::printf("(a) raw network fp32:        %.3g voxels/s\n", raw);
+  raw_seconds(m2, patch, 1);  // warm-up (oneDNN primitives)
+  double raw_s = raw_seconds(m2, patch, 2);
+  const Run e2 = end_to_end(m2, ct, true, patch);
+  raw_s = (raw_s + raw_seconds(m2, patch, 2)) / 4.0;
+  const double raw = tile_voxels / raw_s;
+  std::printf("(a) raw network fp32:        %.3g voxels/s (%.2f s per tile)\n", raw, raw_s);
   std::printf("(b) end-to-end predict fp32: %.3g voxels/s (%lld tiles, %.1f s)\n", e2.voxels_per_s,
               (long long)e2.tiles, e2.seconds);
   std::printf("(c) end-to-end / raw:        %.3f (target >= 0.85)\n", e2.voxels_per_s / raw);
-  std::printf("(d) peak RSS, 2 classes, streamed:     %7.0f MB = %5.1f x input (accumulator slices held: %lld)\n",
-              e2.peak_mb, e2.peak_mb / input_mb, (long long)e2.slices_max);
-  {
-    auto m100 = make_model(tmp / "c100", 100, patch, voxseg::models::Precision::FP32);
-    const Run s = end_to_end(m100, image, true, patch);
-    const Run w = end_to_end(m100, image, false, patch);
-    std::printf("    peak RSS, 100 classes, streamed:   %7.0f MB = %5.1f x input (slices held: %lld)\n", s.peak_mb,
-                s.peak_mb / input_mb, (long long)s.slices_max);
-    std::printf("    peak RSS, 100 classes, unstreamed: %7.0f MB = %5.1f x input (slices held: %lld)\n", w.peak_mb,
-                w.peak_mb / input_mb, (long long)w.slices_max);
-  }
   auto mb16 = make_model(tmp / "c2", 2, patch, voxseg::models::Precision::BF16);
-  const double raw16 = raw_throughput(mb16, patch, int(std::min<int64_t>(e2.tiles, 6)));
-  const Run e16 = end_to_end(mb16, image, true, patch);
+  raw_seconds(mb16, patch, 1);
+  double raw16_s = raw_seconds(mb16, patch, 2);
+  const Run e16 = end_to_end(mb16, ct, true, patch);
+  raw16_s = (raw16_s + raw_seconds(mb16, patch, 2)) / 4.0;
+  const double raw16 = tile_voxels / raw16_s;
   std::printf("(e) raw network bf16:        %.3g voxels/s (%.2f x fp32)\n", raw16, raw16 / raw);
-  std::printf("    end-to-end predict bf16: %.3g voxels/s (%.2f x fp32; ratio to raw bf16 %.3f)\n", e16.voxels_per_s,
-              e16.voxels_per_s / e2.voxels_per_s, e16.voxels_per_s / raw16);
+  std::printf("    end-to-end predict bf16: %.3g voxels/s (%.2f x fp32; end-to-end / raw bf16 %.3f)\n",
+              e16.voxels_per_s, e16.voxels_per_s / e2.voxels_per_s, e16.voxels_per_s / raw16);
+
+  // (d): memory with a narrow U-Net on a long CT.
+  const voxseg::Volume long_ct = make_ct(mx, my, mz);
+  const double input_mb = mb(double(long_ct.data.numel()) * 4);
+  std::printf("memory: CT %lldx%lldx%lld (float32 %.1f MB), U-Net 3 stages 8..32 features\n", (long long)mx,
+              (long long)my, (long long)mz, input_mb);
+  for (int64_t classes : {2, 100}) {
+    auto m = make_model(tmp / ("n" + std::to_string(classes)), classes, patch, voxseg::models::Precision::FP32, true);
+    for (bool stream : {true, false}) {
+      const Run r = end_to_end(m, long_ct, stream, patch);
+      std::printf("(d) peak RSS %3lld classes, %-10s %6.0f MB = %5.1f x input (accumulator slices %lld, %lld tiles, %.1f s)\n",
+                  (long long)classes, stream ? "streamed:" : "unstreamed:", r.peak_mb, r.peak_mb / input_mb,
+                  (long long)r.slices_max, (long long)r.tiles, r.seconds);
+    }
+  }
   fs::remove_all(tmp);
   return 0;
 }
