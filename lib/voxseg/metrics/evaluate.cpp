@@ -122,7 +122,7 @@ std::vector<Accum> count_pass(const T* p, const T* r, const std::array<int64_t, 
 // Binary masks of one region cropped to [lo - 1, hi + 1] (margin of background on every used axis).
 template <typename T>
 void crop_masks(const T* p, const T* r, const std::array<int64_t, 3>& s, const Region& region, const Accum& box,
-                bool planar, Grid& g, std::vector<uint8_t>& a, std::vector<uint8_t>& b) {
+                bool planar, Grid& g, std::vector<uint8_t>& a, std::vector<uint8_t>& b, int threads) {
   const int64_t mz = planar ? 0 : 1;
   g.shape = {box.hi[0] - box.lo[0] + 1 + 2 * mz, box.hi[1] - box.lo[1] + 3, box.hi[2] - box.lo[2] + 3};
   a.assign(size_t(g.count()), 0);
@@ -131,7 +131,7 @@ void crop_masks(const T* p, const T* r, const std::array<int64_t, 3>& s, const R
   std::vector<uint8_t> in(size_t(max_v + 1), 0);
   for (int64_t v : region.values) in[size_t(v)] = 1;
   auto member = [&](T v) { return int64_t(v) > 0 && int64_t(v) <= max_v && in[size_t(v)]; };
-  parallel_for(box.hi[0] - box.lo[0] + 1, 0, [&](int64_t k0, int64_t k1) {
+  parallel_for(box.hi[0] - box.lo[0] + 1, threads, [&](int64_t k0, int64_t k1) {
     for (int64_t k = k0; k < k1; ++k)
       for (int64_t y = box.lo[1]; y <= box.hi[1]; ++y) {
         const int64_t src = ((box.lo[0] + k) * s[1] + y) * s[2];
@@ -187,12 +187,12 @@ void surface_scores(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b
                     const std::array<double, 3>& spacing, bool planar, const MetricOptions& o, RegionScores& s) {
   DirectedDistances pr, rp;  // pred -> ref, ref -> pred
   if (o.surface == SurfaceMode::Voxels) {
-    const auto sa = boundary_voxels(a.data(), g, planar), sb = boundary_voxels(b.data(), g, planar);
+    const auto sa = boundary_voxels(a.data(), g, planar, o.threads), sb = boundary_voxels(b.data(), g, planar, o.threads);
     pr = directed(sa, squared_distance_transform(sb.data(), g, spacing, o.threads, sa.data()), nullptr, nullptr);
     rp = directed(sb, squared_distance_transform(sa.data(), g, spacing, o.threads, sb.data()), nullptr, nullptr);
   } else {
     Grid cg;
-    const auto ca = corner_codes(a.data(), g, planar, cg), cb = corner_codes(b.data(), g, planar, cg);
+    const auto ca = corner_codes(a.data(), g, planar, cg, o.threads), cb = corner_codes(b.data(), g, planar, cg, o.threads);
     const uint8_t full = planar ? 0x0F : 0xFF;
     std::vector<uint8_t> sa(ca.size()), sb(cb.size());
     for (size_t i = 0; i < ca.size(); ++i) sa[i] = ca[i] != 0 && ca[i] != full, sb[i] = cb[i] != 0 && cb[i] != full;
@@ -274,7 +274,7 @@ std::vector<RegionScores> evaluate_typed(const at::Tensor& pt, const at::Tensor&
     if (o.surface_metrics) {
       Grid g;
       std::vector<uint8_t> ma, mb;
-      crop_masks<T>(p, r, s, regions[i], a, planar, g, ma, mb);
+      crop_masks<T>(p, r, s, regions[i], a, planar, g, ma, mb, o.threads);
       surface_scores(ma, mb, g, spacing, planar, o, sc);
     }
     out.push_back(sc);

@@ -90,10 +90,10 @@ std::vector<std::vector<std::pair<int, int>>> surface_loops(int code) {
 
 }  // namespace
 
-std::vector<uint8_t> boundary_voxels(const uint8_t* m, const Grid& g, bool planar) {
+std::vector<uint8_t> boundary_voxels(const uint8_t* m, const Grid& g, bool planar, int threads) {
   const int64_t nz = g.shape[0], ny = g.shape[1], nx = g.shape[2];
   std::vector<uint8_t> out(size_t(g.count()), 0);
-  parallel_for(nz, 0, [&](int64_t z0, int64_t z1) {
+  parallel_for(nz, threads, [&](int64_t z0, int64_t z1) {
     for (int64_t z = z0; z < z1; ++z)
       for (int64_t y = 0; y < ny; ++y) {
         const int64_t row = (z * ny + y) * nx;
@@ -110,12 +110,12 @@ std::vector<uint8_t> boundary_voxels(const uint8_t* m, const Grid& g, bool plana
   return out;
 }
 
-std::vector<uint8_t> corner_codes(const uint8_t* m, const Grid& g, bool planar, Grid& cg) {
+std::vector<uint8_t> corner_codes(const uint8_t* m, const Grid& g, bool planar, Grid& cg, int threads) {
   const int64_t nz = g.shape[0], ny = g.shape[1], nx = g.shape[2];
   cg.shape = {planar ? nz : std::max<int64_t>(nz - 1, 0), std::max<int64_t>(ny - 1, 0), std::max<int64_t>(nx - 1, 0)};
   const int64_t cz = cg.shape[0], cy = cg.shape[1], cx = cg.shape[2];
   std::vector<uint8_t> out(size_t(cg.count()), 0);
-  parallel_for(cz, 0, [&](int64_t z0, int64_t z1) {
+  parallel_for(cz, threads, [&](int64_t z0, int64_t z1) {
     for (int64_t z = z0; z < z1; ++z)
       for (int64_t y = 0; y < cy; ++y) {
         const uint8_t* r00 = m + (z * ny + y) * nx;
