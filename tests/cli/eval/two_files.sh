@@ -56,3 +56,7 @@ expect_stderr "exists"
 expect_exit 0 voxseg eval -p pred.nii.gz -r ref.nii.gz --csv m.csv --force --labels 1 --hd95 pooled
 [ "$(grep -c . m.csv)" = 2 ] || fail "--labels 1 should give one row"
 no_partial_files "$WORK"
+# Results do not depend on the thread count.
+expect_exit 0 voxseg eval -p pred.nii.gz -r ref.nii.gz --threads 1 --surface surfels --csv t1.csv
+expect_exit 0 voxseg eval -p pred.nii.gz -r ref.nii.gz --threads 2 --surface surfels --csv t2.csv
+cmp -s t1.csv t2.csv || fail "--threads 1 and 2 give different results"
