@@ -11,7 +11,13 @@
 #include <gdcmTrace.h>
 #include <itkGDCMImageIO.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -38,13 +44,60 @@ void quiet_toolkits_gdcm() {
 
 namespace {
 
+// While GDCM (and the codecs under it: libjpeg, OpenJPEG, CharLS) works on a file: their messages,
+// printed straight to stderr, go to /dev/null (unless -vv), and an assertion failure inside
+// Debian's GDCM (which keeps asserts on) becomes one error line and exit 3 instead of an abort
+// with a core dump. Not thread-safe: DICOM reading is single-threaded.
+class GdcmGuard {
+ public:
+  explicit GdcmGuard(const std::string& file) {
+    std::snprintf(g_message, sizeof g_message,
+                  "%s: error: cannot read '%s': the DICOM decoder aborted on this file (malformed or unsupported)\n",
+                  log::program().c_str(), file.c_str());
+    std::fflush(stderr);
+    if (!log::enabled(log::Level::Debug)) {
+      g_saved_stderr = ::dup(STDERR_FILENO);
+      const int null = ::open("/dev/null", O_WRONLY);
+      if (g_saved_stderr >= 0 && null >= 0) ::dup2(null, STDERR_FILENO);
+      if (null >= 0) ::close(null);
+    }
+    struct sigaction sa {};
+    sa.sa_handler = on_abort;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGABRT, &sa, &previous_);
+  }
+  ~GdcmGuard() {
+    std::fflush(stderr);
+    if (g_saved_stderr >= 0) {
+      ::dup2(g_saved_stderr, STDERR_FILENO);
+      ::close(g_saved_stderr);
+      g_saved_stderr = -1;
+    }
+    sigaction(SIGABRT, &previous_, nullptr);
+  }
+  GdcmGuard(const GdcmGuard&) = delete;
+  GdcmGuard& operator=(const GdcmGuard&) = delete;
+
+ private:
+  static void on_abort(int) {
+    if (g_saved_stderr >= 0) ::dup2(g_saved_stderr, STDERR_FILENO);
+    const ssize_t ignored = ::write(STDERR_FILENO, g_message, std::strlen(g_message));
+    (void)ignored;
+    ::_exit(static_cast<int>(ExitCode::BadInput));
+  }
+  static inline char g_message[4600] = {};
+  static inline int g_saved_stderr = -1;
+  struct sigaction previous_ {};
+};
+
 const gdcm::Tag kSopClass(0x0008, 0x0016), kModality(0x0008, 0x0060), kSeriesDescription(0x0008, 0x103e),
     kPatientId(0x0010, 0x0020), kSliceThickness(0x0018, 0x0050), kStudyUid(0x0020, 0x000d),
     kSeriesUid(0x0020, 0x000e), kInstanceNumber(0x0020, 0x0013), kPosition(0x0020, 0x0032),
     kOrientation(0x0020, 0x0037), kFrameOfReference(0x0020, 0x0052), kFrames(0x0028, 0x0008),
     kRows(0x0028, 0x0010), kColumns(0x0028, 0x0011), kPixelSpacing(0x0028, 0x0030),
     kBitsAllocated(0x0028, 0x0100), kBitsStored(0x0028, 0x0101), kPixelRepresentation(0x0028, 0x0103),
-    kSamples(0x0028, 0x0002), kIntercept(0x0028, 0x1052), kSlope(0x0028, 0x1053);
+    kSamples(0x0028, 0x0002), kIntercept(0x0028, 0x1052), kSlope(0x0028, 0x1053),
+    kPhotometric(0x0028, 0x0004), kGridFrameOffsets(0x3004, 0x000c);
 
 std::string trim(std::string s) {
   while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.back())) || s.back() == '\0')) s.pop_back();
@@ -72,6 +125,8 @@ std::vector<double> parse_numbers(const std::string& text) {
 struct Slice {
   fs::path path;
   std::string series_uid, study_uid, modality, description, patient_id, sop_class, frame_of_reference;
+  std::string photometric;
+  bool has_frames_tag = false, has_grid_offsets = false;
   std::vector<double> orientation, position, pixel_spacing;
   int rows = 0, columns = 0, frames = 1, samples = 1, bits_allocated = 16, bits_stored = 16, signed_pixels = 0;
   int instance = 0;
@@ -85,11 +140,14 @@ std::vector<Slice> scan(const std::vector<fs::path>& files) {
   for (const gdcm::Tag& t : {kSopClass, kModality, kSeriesDescription, kPatientId, kSliceThickness, kStudyUid,
                              kSeriesUid, kInstanceNumber, kPosition, kOrientation, kFrameOfReference, kFrames, kRows,
                              kColumns, kPixelSpacing, kBitsAllocated, kBitsStored, kPixelRepresentation, kSamples,
-                             kIntercept, kSlope})
+                             kIntercept, kSlope, kPhotometric, kGridFrameOffsets})
     scanner.AddTag(t);
   std::vector<std::string> names;
   for (const auto& f : files) names.push_back(f.string());
-  scanner.Scan(names);
+  {
+    GdcmGuard guard(files.size() == 1 ? names.front() : names.empty() ? "" : fs::path(names.front()).parent_path().string());
+    scanner.Scan(names);
+  }
   std::vector<Slice> slices;
   for (const auto& name : names) {
     if (!scanner.IsKey(name.c_str())) continue;  // not DICOM
@@ -121,6 +179,9 @@ std::vector<Slice> scan(const std::vector<fs::path>& files) {
     s.position = parse_numbers(get(kPosition));
     s.pixel_spacing = parse_numbers(get(kPixelSpacing));
     s.frames = get_int(kFrames, 1);
+    s.has_frames_tag = !get(kFrames).empty();
+    s.has_grid_offsets = scanner.GetValue(name.c_str(), kGridFrameOffsets) != nullptr;
+    s.photometric = get(kPhotometric);
     s.samples = get_int(kSamples, 1);
     s.bits_allocated = get_int(kBitsAllocated, 16);
     s.bits_stored = get_int(kBitsStored, s.bits_allocated);
@@ -269,8 +330,22 @@ uint64_t missing_pixel_bytes(const fs::path& path, uint64_t expected) {
   return 0;
 }
 
+// Header problems GDCM would abort on (Debian's GDCM keeps its asserts).
+void check_decodable(const Slice& s) {
+  const std::string file = s.path.string();
+  if (s.bits_allocated % 8 != 0)
+    fail(ExitCode::BadInput,
+         "cannot read '{}': {}-bit pixel data (e.g. a binary DICOM SEG) is not read as a volume", file,
+         s.bits_allocated);
+  if (s.has_grid_offsets && !s.has_frames_tag)
+    fail(ExitCode::BadInput, "cannot read '{}': GridFrameOffsetVector without NumberOfFrames (malformed RT Dose)",
+         file);
+}
+
 void read_pixels(const Slice& s, at::Tensor out) {
   const std::string file = s.path.string();
+  check_decodable(s);
+  GdcmGuard guard(file);
   gdcm::ImageReader reader;
   reader.SetFileName(file.c_str());
   if (!reader.Read()) fail(ExitCode::BadInput, "cannot read '{}': not a readable DICOM image", file);
@@ -281,15 +356,18 @@ void read_pixels(const Slice& s, at::Tensor out) {
   const gdcm::PixelFormat pf = image.GetPixelFormat();
   const size_t count = static_cast<size_t>(out.numel());
   const gdcm::ByteValue* bytes = ds.GetDataElement(pixel_tag).GetByteValue();
+  if (bytes && (s.photometric.rfind("YBR_FULL_422", 0) == 0 || s.photometric.rfind("YBR_PARTIAL_422", 0) == 0))
+    fail(ExitCode::BadInput, "cannot read '{}': uncompressed {} (chroma-subsampled colour) is not supported", file,
+         s.photometric);
   if (bytes) {  // uncompressed: the file must hold every pixel (GDCM zero-fills a short file silently)
     const uint64_t expected = static_cast<uint64_t>(count) * pf.GetBitsAllocated() / 8;
-    const uint64_t missing = missing_pixel_bytes(s.path, expected);
+    const uint64_t missing = missing_pixel_bytes(s.path, bytes->GetLength());
     if (missing > 0 || bytes->GetLength() < expected)
       fail(ExitCode::BadInput, "cannot read '{}': truncated pixel data (the file ends {} bytes early)", file,
            missing > 0 ? missing : expected - bytes->GetLength());
   }
   const size_t length = image.GetBufferLength();
-  if (length < count * pf.GetPixelSize() / std::max<unsigned>(1, pf.GetSamplesPerPixel()))
+  if (length < count * (pf.GetBitsAllocated() / 8))
     fail(ExitCode::BadInput, "cannot read '{}': pixel data size does not match Rows x Columns x frames", file);
   std::vector<char> raw(length);
   if (!image.GetBuffer(raw.data()))
@@ -445,10 +523,14 @@ Volume read_slices(std::vector<Slice> slices, const fs::path& where, const ReadO
 // A multi-frame file: GDCMImageIO computes its geometry (per-frame functional groups).
 Volume read_multiframe(const Slice& s, VolumeFileInfo* info) {
   const std::string file = s.path.string();
+  check_decodable(s);
   auto io = itk::GDCMImageIO::New();
   io->SetFileName(file);
   try {
-    io->ReadImageInformation();
+    {
+      GdcmGuard guard(file);
+      io->ReadImageInformation();
+    }
     Volume v;
     Geometry& g = v.geometry;
     const unsigned nd = io->GetNumberOfDimensions();
@@ -533,6 +615,7 @@ bool is_dicom_file(const fs::path& path) {
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   if (ext != ".dcm") return false;
   detail::quiet_toolkits();
+  detail::GdcmGuard guard(path.string());
   gdcm::Reader reader;
   reader.SetFileName(path.string().c_str());
   std::set<gdcm::Tag> tags{gdcm::Tag(0x0008, 0x0016)};
