@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
       "  voxseg eval -p a.nii.gz -r b.nii.gz --regions \"liver=1,6;kidneys=2,3\" --tolerance 2\n"
       "  voxseg eval -p a.nii.gz -r b.nii.gz --hd95 pooled       medpy's HD95\n"
       "  voxseg eval -p a.nii.gz -r b.nii.gz --surface surfels   DeepMind surface-distance\n"
-      "  voxseg eval -p cells_pred.tif -r cells.nii.gz --instances   matched F1 at IoU>0.5, PQ\n";
+      "  voxseg eval -p cells_pred/ -r cells_gt/ --instances     matched F1 at IoU>0.5, PQ, splits\n";
   return voxseg::cli::run<Args>(argc, argv, {"eval", "Score segmentations against references", examples}, declare,
                                 execute);
 }
