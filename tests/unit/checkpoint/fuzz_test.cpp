@@ -205,5 +205,18 @@ TEST(FuzzPth, HugeDeclaredSizesAndCyclesAreRejected) {
   expect_rejected(r, "memo reference 1 is missing");
 }
 
+TEST(ReadPthCrafted, BigEndianFilesAreByteSwapped) {
+  // float32 1.5 = 0x3fc00000 and -2.0 = 0xc0000000, written big-endian.
+  Records r{{"data/0", "\x3f\xc0\x00\x00\xc0\x00\x00\x00"s}, {"byteorder", "big"}};
+  r["data.pkl"] = tensor_pickle("K\x02"s, "K\x02"s);
+  const at::Tensor t = read_pth_bytes(rezip(r), "big.pth")->as_tensor();
+  EXPECT_EQ(t[0].item<float>(), 1.5f);
+  EXPECT_EQ(t[1].item<float>(), -2.0f);
+  r["byteorder"] = "little";
+  EXPECT_NE(read_pth_bytes(rezip(r), "little.pth")->as_tensor()[0].item<float>(), 1.5f);
+  r["byteorder"] = "middle";
+  expect_rejected(r, "unknown byteorder 'middle'");
+}
+
 }  // namespace
 }  // namespace voxseg::checkpoint
