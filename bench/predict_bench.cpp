@@ -7,6 +7,8 @@
 //   defaults: throughput CT 96x96x64, patch 64^3; memory CT 128x128x300; spacing 0.8x0.8x2.5 mm -> 1.5 mm
 #include <torch/torch.h>
 
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -26,7 +28,11 @@ namespace {
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Resets VmHWM (Linux >= 4.0) so each measurement has its own peak.
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+// Freed heap goes back to the system first, so the new peak is not the old run's leftovers.
+void reset_peak_rss() {
+  malloc_trim(0);
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
 double mb(double bytes) { return bytes / (1024.0 * 1024.0); }
 
 voxseg::models::UNetConfig unet_config(int64_t classes, bool narrow) {
@@ -115,11 +121,26 @@ int main(int argc, char** argv) {
   auto arg = [&](int i, int64_t d) { return argc > i ? int64_t(std::atoll(argv[i])) : d; };
   const int64_t nx = arg(1, 96), ny = arg(2, 96), nz = arg(3, 64), patch = arg(4, 64);
   const int64_t mx = arg(5, 128), my = arg(6, 128), mz = arg(7, 300);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   voxseg::set_compute_threads(0);
   const fs::path tmp = fs::temp_directory_path() / ("voxseg-predict-bench-" + std::to_string(::getpid()));
   std::printf("predict_bench: %d threads, patch %lld^3, no TTA, spacing 0.8x0.8x2.5 mm -> 1.5 mm\n",
               torch::get_num_threads(), (long long)patch);
 
+  // (d) first, in a fresh process: memory with a narrow U-Net on a long CT.
+  const voxseg::Volume long_ct = make_ct(mx, my, mz);
+  const double input_mb = mb(double(long_ct.data.numel()) * 4);
+  std::printf("memory: CT %lldx%lldx%lld (float32 %.1f MB), U-Net 3 stages 8..32 features\n", (long long)mx,
+              (long long)my, (long long)mz, input_mb);
+  for (int64_t classes : {2, 100}) {
+    auto m = make_model(tmp / ("n" + std::to_string(classes)), classes, patch, voxseg::models::Precision::FP32, true);
+    for (bool stream : {true, false}) {
+      const Run r = end_to_end(m, long_ct, stream, patch);
+      std::printf("(d) peak RSS %3lld classes, %-10s %6.0f MB = %5.1f x input (accumulator slices %lld, %lld tiles, %.1f s)\n",
+                  (long long)classes, stream ? "streamed:" : "unstreamed:", r.peak_mb, r.peak_mb / input_mb,
+                  (long long)r.slices_max, (long long)r.tiles, r.seconds);
+    }
+  }
   // (a)-(c), (e): nnU-Net's default 3d_fullres U-Net, raw forward time measured before and after the run.
   const voxseg::Volume ct = make_ct(nx, ny, nz);
   std::printf("throughput: CT %lldx%lldx%lld, U-Net 6 stages 32..320 features (random weights)\n", (long long)nx,
@@ -145,20 +166,6 @@ int main(int argc, char** argv) {
   std::printf("    end-to-end predict bf16: %.3g voxels/s (%.2f x fp32; end-to-end / raw bf16 %.3f)\n",
               e16.voxels_per_s, e16.voxels_per_s / e2.voxels_per_s, e16.voxels_per_s / raw16);
 
-  // (d): memory with a narrow U-Net on a long CT.
-  const voxseg::Volume long_ct = make_ct(mx, my, mz);
-  const double input_mb = mb(double(long_ct.data.numel()) * 4);
-  std::printf("memory: CT %lldx%lldx%lld (float32 %.1f MB), U-Net 3 stages 8..32 features\n", (long long)mx,
-              (long long)my, (long long)mz, input_mb);
-  for (int64_t classes : {2, 100}) {
-    auto m = make_model(tmp / ("n" + std::to_string(classes)), classes, patch, voxseg::models::Precision::FP32, true);
-    for (bool stream : {true, false}) {
-      const Run r = end_to_end(m, long_ct, stream, patch);
-      std::printf("(d) peak RSS %3lld classes, %-10s %6.0f MB = %5.1f x input (accumulator slices %lld, %lld tiles, %.1f s)\n",
-                  (long long)classes, stream ? "streamed:" : "unstreamed:", r.peak_mb, r.peak_mb / input_mb,
-                  (long long)r.slices_max, (long long)r.tiles, r.seconds);
-    }
-  }
   fs::remove_all(tmp);
   return 0;
 }

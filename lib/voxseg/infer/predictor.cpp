@@ -111,15 +111,13 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   }
   const at::Tensor lut = torch::tensor(values, torch::kLong);
   double export_seconds = 0;
-  auto write_slice = [&](int64_t zc, const at::Tensor& logits) {
-    const auto t0 = Clock::now();
+  auto write_slice = [&](int64_t zc, const at::Tensor& logits) {  // timed by its callers
     const int64_t z = pre.box.begin[0] + zc;
     at::Tensor lab = lut.index_select(0, logits.argmax(0).flatten()).view({crop[1], crop[2]});
     labels.select(0, z).narrow(0, pre.box.begin[1], crop[1]).narrow(1, pre.box.begin[2], crop[2]).copy_(lab);
     if (probs.defined())
       probs.select(1, z).narrow(1, pre.box.begin[1], crop[1]).narrow(2, pre.box.begin[2], crop[2])
           .copy_(torch::softmax(logits, 0));
-    export_seconds += seconds_since(t0);
   };
 
   WindowOptions window;
@@ -150,8 +148,8 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
     log::debug("logits order {} along z: resampling the whole volume at once", orders[0]);
     at::Tensor all = preprocess::resample_to_shape(torch::stack(all_slices, 1), crop, orders);
     all_slices.clear();
-    export_seconds += seconds_since(t0);
     for (int64_t z = 0; z < crop[0]; ++z) write_slice(z, all.select(1, z).contiguous());
+    export_seconds += seconds_since(t0);
   } else if (resampler.emitted() != crop[0]) {
     fail(ExitCode::Internal, "resampling back produced {} of {} slices", resampler.emitted(), crop[0]);
   }
