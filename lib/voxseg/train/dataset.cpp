@@ -208,9 +208,11 @@ void parse_dataset_json(const Json& json, Dataset& ds) {
     if (!fe->is_string() || fe->as_string().empty()) throw std::invalid_argument("file_ending must be a string");
     ds.file_ending = fe->as_string();
   }
-  if (const Json* inst = json.find("instances")) {
-    if (!inst->is_bool()) throw std::invalid_argument("instances must be true or false");
-    ds.instances = inst->as_bool();
+  for (const char* key : {"instances", "instance_labels"}) {  // voxseg phantom writes instance_labels
+    if (const Json* inst = json.find(key)) {
+      if (!inst->is_bool()) throw std::invalid_argument(std::string(key) + " must be true or false");
+      ds.instances = ds.instances || inst->as_bool();
+    }
   }
 }
 

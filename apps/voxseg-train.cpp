@@ -1,0 +1,122 @@
+// voxseg train: check a labeled dataset, plan a U-Net for it, train it into a model bundle.
+#include "voxseg/cli/app.h"
+#include "voxseg/train/trainer.h"
+
+namespace {
+namespace vt = voxseg::train;
+
+struct Args {
+  std::vector<std::string> positional;  // [plan|run] DATASET
+  std::string fold = "0";
+  bool check_only = false, no_augment = false;
+  vt::TrainOptions o;
+};
+
+const char* kExamples =
+    "  voxseg train --check-only data/Dataset001\n"
+    "  voxseg train plan data/Dataset001 -o runs/ct --memory-gb 2\n"
+    "  voxseg train run data/Dataset001 -o runs/ct --epochs 50 --fold 0 --precision bf16\n"
+    "  voxseg train run data/Dataset001 -o runs/ct --resume\n"
+    "  voxseg train run cases.csv --dataset-json labels.json -o runs/cells --instances --fold all\n";
+
+void declare(CLI::App& app, Args& a) {
+  auto& o = a.o;
+  app.add_option("args", a.positional, "[plan|run] DATASET: nnU-Net folder (dataset.json, imagesTr/, labelsTr/) or CSV")
+      ->required();
+  app.add_option("-o,--output", o.output, "bundle folder (also checkpoints, logs, cache)");
+  app.add_flag("--check-only", a.check_only, "validate the dataset, list every problem per case, exit");
+  app.add_option("--dataset-json", o.dataset_json, "CSV datasets: JSON with channel_names and labels");
+  app.add_flag("--instances", o.instances, "label maps hold instance ids: train background/interior/boundary");
+  app.add_option("--cache", o.cache, "preprocessed-case cache folder (default OUTPUT/cache), reused across runs");
+  app.add_option("--fold", a.fold, "held-out fold 0..folds-1, or 'all' (no validation)");
+  app.add_option("--folds", o.folds, "number of folds (default 5)")->check(CLI::Range(2, 100));
+  app.add_option("--epochs", o.epochs, "epochs (default 100)")->check(CLI::PositiveNumber);
+  app.add_option("--iterations", o.iterations_per_epoch, "batches per epoch (default 250)")->check(CLI::PositiveNumber);
+  app.add_option("--val-every", o.val_every, "validate every N epochs (default 1)")->check(CLI::PositiveNumber);
+  app.add_option("--max-val-cases", o.max_val_cases, "validate on at most N held-out cases (0: all)");
+  app.add_option("--optimizer", o.optimizer, "sgd (Nesterov, momentum 0.99) or adamw")->check(CLI::IsMember({"sgd", "adamw"}));
+  app.add_option("--lr", o.lr, "initial learning rate, poly decay (default 0.01)")->check(CLI::PositiveNumber);
+  app.add_option("--weight-decay", o.weight_decay, "default 3e-5")->check(CLI::NonNegativeNumber);
+  app.add_option("--grad-clip", o.grad_clip, "gradient norm clip (default 12)")->check(CLI::PositiveNumber);
+  app.add_option("--precision", o.precision, "fp32 or bf16 (autocast; transposed convs stay fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
+  app.add_option("--device", o.device, "auto, cpu, cuda[:N] (default cpu)");
+  app.add_option("--seed", o.seed, "seed of initialisation, sampling and augmentation (default 0)");
+  app.add_option("--workers", o.workers, "batch-loader threads (default 1; 0: load in the training thread)")
+      ->check(CLI::Range(0, 64));
+  app.add_option("--prefetch", o.prefetch, "batches made ahead (default 4)")->check(CLI::Range(1, 256));
+  app.add_flag("--resume", o.resume, "continue the run in OUTPUT exactly where its last checkpoint stopped");
+  app.add_option("--memory-gb", o.plan.memory_gb, "planning: activation memory budget (default 4)")->check(CLI::PositiveNumber);
+  app.add_option("--base-features", o.plan.base_features, "planning: features of stage 0 (default 32)")->check(CLI::PositiveNumber);
+  app.add_option("--max-features", o.plan.max_features, "planning: feature cap (default 320)")->check(CLI::PositiveNumber);
+  app.add_option("--max-stages", o.plan.max_stages, "planning: at most N resolution stages (default 6)")->check(CLI::Range(2, 8));
+  app.add_option("--max-patch-voxels", o.plan.max_patch_voxels_zyx, "planning: cap the patch's voxel count (0: none)");
+  app.add_flag("--no-augment", a.no_augment, "no data augmentation (debugging)");
+  app.add_option("--elastic", o.augment.p_elastic, "probability of elastic deformation (default 0)")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--name", o.name, "model name in model.json (default: output folder name)");
+  app.add_option("--description", o.description, "model description in model.json");
+}
+
+voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
+  auto& o = a.o;
+  std::string action = "run";
+  if (!a.positional.empty() && (a.positional[0] == "plan" || a.positional[0] == "run")) {
+    action = a.positional[0];
+    a.positional.erase(a.positional.begin());
+  }
+  if (a.positional.size() != 1) voxseg::fail(voxseg::ExitCode::Usage, "give one dataset (folder or CSV); see --help");
+  o.dataset = a.positional[0];
+  o.force = ctx.force();
+  o.augment.enabled = !a.no_augment;
+  try {
+    o.fold = a.fold == "all" ? -1 : std::stoi(a.fold);
+  } catch (const std::exception&) {
+    voxseg::fail(voxseg::ExitCode::Usage, "--fold takes a fold number or 'all', not '{}'", a.fold);
+  }
+  if (a.check_only) {
+    const auto ds = vt::read_dataset(o.dataset, o.dataset_json);
+    const auto scan = vt::scan_dataset(ds, ctx.progress("check"));
+    voxseg::Json r = ctx.provenance(), problems = voxseg::Json::array();
+    std::string text;
+    for (const auto& p : scan.problems) {
+      voxseg::Json j = voxseg::Json::object();
+      j["case"] = p.case_name, j["problem"] = p.message;
+      problems.push_back(j);
+      text += p.case_name + ": " + p.message + "\n";
+    }
+    r["dataset"] = o.dataset, r["cases"] = int64_t(ds.cases.size()), r["problems"] = problems;
+    text += fmt::format("{}: {} cases, {} problem(s)\n", o.dataset, ds.cases.size(), scan.problems.size());
+    ctx.print_result(r, text);
+    return scan.problems.empty() ? voxseg::ExitCode::Ok : voxseg::ExitCode::BadInput;
+  }
+  if (o.output.empty()) voxseg::fail(voxseg::ExitCode::Usage, "give the output folder with -o");
+  if (action == "plan") {
+    const auto run = vt::plan_training(o, ctx.progress("plan"));
+    vt::write_planned_bundle(run, o);
+    voxseg::Json r = ctx.provenance();
+    r["model_json"] = (o.output / "model.json").string(), r["plan"] = vt::plan_to_json(run.plan);
+    const auto& p = run.plan;
+    ctx.print_result(r, fmt::format("plan: spacing {:.3g}x{:.3g}x{:.3g} mm, patch {}x{}x{}, batch {}, {} stages, ~{:.2f} GB "
+                                    "(edit training.plan in {})",
+                                    p.target_spacing_mm[0], p.target_spacing_mm[1], p.target_spacing_mm[2], p.patch_size[0],
+                                    p.patch_size[1], p.patch_size[2], p.batch_size, p.network.n_stages(),
+                                    p.estimated_memory_gb, (o.output / "model.json").string()));
+    return voxseg::ExitCode::Ok;
+  }
+  const auto result = vt::run_training(o, ctx.progress("train"));
+  if (result.interrupted) return static_cast<voxseg::ExitCode>(128 + result.signal);
+  voxseg::Json r = ctx.provenance();
+  r["bundle"] = o.output.string(), r["training"] = result.summary;
+  std::string dice;
+  for (double d : result.final_val_dice) dice += fmt::format(" {:.3f}", d);
+  ctx.print_result(r, fmt::format("trained {} epochs into {}; final loss {:.4f}; validation Dice per label:{}",
+                                  result.epochs_done, o.output.string(), result.final_train_loss,
+                                  dice.empty() ? " (no validation)" : dice));
+  return voxseg::ExitCode::Ok;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  return voxseg::cli::run<Args>(argc, argv, {"train", "Train a U-Net on a labeled dataset into a model bundle", kExamples},
+                                declare, execute);
+}
