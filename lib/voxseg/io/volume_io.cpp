@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -105,8 +106,9 @@ std::string lower_extension(const fs::path& path) {
 }
 
 std::string clean_itk_message(const std::string& text) {
-  // ITK descriptions look like "/path/itkFoo.cxx:123:\nITK ERROR: NiftiImageIO(0x..): what".
-  std::string best;
+  // ITK descriptions look like "/path/itkFoo.cxx:123:\nITK ERROR: NiftiImageIO(0x..): what"; teem (NRRD)
+  // appends its call stack, innermost last: "[nrrd] _nrrdEncodingGzip_read: expected N bytes ...".
+  std::vector<std::string> lines;
   size_t start = 0;
   while (start <= text.size()) {
     size_t end = text.find('\n', start);
@@ -115,27 +117,31 @@ std::string clean_itk_message(const std::string& text) {
     start = end + 1;
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
     if (line.empty()) continue;
-    if (line.find(".cxx:") != std::string::npos || line.find(".hxx:") != std::string::npos ||
-        line.find(".h:") != std::string::npos) {
-      const size_t colon = line.rfind(":");
-      if (colon + 1 >= line.size()) continue;  // only a location
-    }
+    if ((line.find(".cxx:") != std::string::npos || line.find(".hxx:") != std::string::npos ||
+         line.find(".h:") != std::string::npos) &&
+        line.back() == ':')
+      continue;  // only a source location
     for (const char* prefix : {"ITK ERROR: ", "ITK WARNING: ", "WARNING: ", "ERROR: "}) {
       const size_t at = line.find(prefix);
       if (at != std::string::npos) line = line.substr(at + std::strlen(prefix));
     }
-    // "NiftiImageIO(0x55d...): message" -> "message"
-    const size_t paren = line.find("(0x");
+    const size_t paren = line.find("(0x");  // "NiftiImageIO(0x55d...): message" -> "message"
     if (paren != std::string::npos) {
       const size_t close = line.find("): ", paren);
       if (close != std::string::npos) line = line.substr(close + 3);
     }
-    if (!line.empty()) {
-      best = line;
-      break;
-    }
+    if (!line.empty()) lines.push_back(line);
   }
-  return best.empty() ? "unknown ITK error" : best;
+  if (lines.empty()) return "unknown ITK error";
+  if (lines.front().back() == ':' && lines.size() > 1) {
+    std::string inner = lines.back();
+    if (inner.rfind("[", 0) == 0) {  // "[nrrd] func: what" -> "what"
+      const size_t colon = inner.find(": ");
+      if (colon != std::string::npos) inner = inner.substr(colon + 2);
+    }
+    return inner;
+  }
+  return lines.front();
 }
 
 void check_readable_file(const fs::path& path) {
@@ -211,6 +217,53 @@ at::Tensor widen(const std::vector<Src>& buffer, at::ScalarType type, at::IntArr
   return out;
 }
 
+// Some ITK readers (MetaIO) report problems only on stderr and return normally: capture what they
+// print while reading, log it at debug level, and turn known complaints into errors.
+class StderrCapture {
+ public:
+  StderrCapture() {
+    std::fflush(stderr);
+    file_ = std::tmpfile();
+    saved_ = ::dup(STDERR_FILENO);
+    if (file_ && saved_ >= 0) ::dup2(::fileno(file_), STDERR_FILENO);
+  }
+  ~StderrCapture() { restore(); if (file_) std::fclose(file_); }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+  std::string text() {
+    restore();
+    std::string out;
+    if (!file_) return out;
+    std::rewind(file_);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0 && out.size() < (1u << 20)) out.append(buf, n);
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  std::FILE* file_ = nullptr;
+  int saved_ = -1;
+};
+
+void check_captured(const fs::path& path, StderrCapture& capture) {
+  const std::string text = capture.text();
+  if (text.empty()) return;
+  log::debug("while reading '{}': {}", path.string(), text.substr(0, 2000));
+  if (text.find("not read completely") != std::string::npos)
+    fail(ExitCode::BadInput, "cannot read '{}': truncated data (fewer voxels in the file than the header says)",
+         path.string());
+  if (text.find("Uncompress failed") != std::string::npos || text.find("inflate") != std::string::npos)
+    fail(ExitCode::BadInput, "cannot read '{}': corrupt compressed data", path.string());
+}
+
 Volume read_with_itk(const fs::path& path, VolumeFileInfo* info) {
   const std::string file = path.string();
   const std::string ext = detail::lower_extension(path);
@@ -283,7 +336,9 @@ Volume read_with_itk(const fs::path& path, VolumeFileInfo* info) {
   at::Tensor data;
   if (component == IOComponentEnum::USHORT) {
     std::vector<uint16_t> buffer(static_cast<size_t>(g.voxel_count() * components));
+    StderrCapture capture;
     io->Read(buffer.data());
+    check_captured(path, capture);
     data = widen(buffer, type, shape);
   } else if (component == IOComponentEnum::UINT) {
     std::vector<uint32_t> buffer(static_cast<size_t>(g.voxel_count() * components));
@@ -298,7 +353,9 @@ Volume read_with_itk(const fs::path& path, VolumeFileInfo* info) {
     data = widen(buffer, type, shape);
   } else {
     data = at::empty(shape, at::TensorOptions().dtype(type));
+    StderrCapture capture;
     io->Read(data.data_ptr());
+    check_captured(path, capture);
   }
   if (components > 1) data = data.permute({3, 0, 1, 2}).contiguous();  // [Z,Y,X,C] -> [C,Z,Y,X]
   volume.data = data;
@@ -356,6 +413,7 @@ Volume read_volume(const std::string& path_text, const ReadOptions& options, Vol
                dtype_name(v.data.scalar_type()));
     return v;
   } catch (const itk::ExceptionObject& e) {
+    log::debug("ITK: {}", e.GetDescription());
     fail(ExitCode::BadInput, "cannot read '{}': {}", path_text, describe_read_failure(path, e.GetDescription()));
   } catch (const std::bad_alloc&) {
     fail(ExitCode::BadInput, "cannot read '{}': header asks for more memory than available (corrupt?)", path_text);

@@ -255,6 +255,16 @@ TEST(ReadVolume, BadInputsFailWithOneLineMessages) {
   expect_error(ExitCode::BadInput, [&] { voxseg::io::read_volume(cut.string()); });
   EXPECT_NE(error_text([&] { voxseg::io::read_volume(cut.string()); }).find("truncated"), std::string::npos)
       << error_text([&] { voxseg::io::read_volume(cut.string()); });
+
+  // Truncated NRRD (gzip encoding) and MetaImage (MetaIO only complains on stderr): errors, not garbage.
+  for (const char* ext : {".nrrd", ".mha"}) {
+    const fs::path full = dir / (std::string("whole") + ext), part = dir / (std::string("cut") + ext);
+    voxseg::io::write_volume(v, full, {PixelType::Auto, true});
+    std::ifstream in(full, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(part, std::ios::binary) << bytes.substr(0, bytes.size() * 2 / 3);
+    expect_error(ExitCode::BadInput, [&] { voxseg::io::read_volume(part.string()); });
+  }
 }
 
 TEST(PixelTypes, NamesRoundTripAndUnknownIsUsageError) {
