@@ -107,8 +107,12 @@ TEST_P(RoundTrip, GeometryAndValuesSurvive) {
   expect_geometry_near(out.geometry, g, p.tolerance);
   ASSERT_EQ(out.data.sizes(), in.data.sizes());
   EXPECT_TRUE(at::equal(out.data.to(at::kDouble), in.data.to(at::kDouble)));
-  if (p.disk == PixelType::UInt16) EXPECT_EQ(out.data.scalar_type(), at::kInt);
-  if (p.disk == PixelType::Float64) EXPECT_EQ(out.data.scalar_type(), at::kDouble);
+  if (p.disk == PixelType::UInt16) {
+    EXPECT_EQ(out.data.scalar_type(), at::kInt);
+  }
+  if (p.disk == PixelType::Float64) {
+    EXPECT_EQ(out.data.scalar_type(), at::kDouble);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
