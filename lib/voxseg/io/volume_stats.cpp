@@ -98,7 +98,8 @@ Json volume_statistics(const Volume& volume, const StatsOptions& options) {
     return out;
   }
 
-  at::Tensor d = flat.to(at::kDouble);
+  // float32 stays float32 (selection is exact in any type); the mean is accumulated in double.
+  at::Tensor d = flat.scalar_type() == at::kFloat || flat.scalar_type() == at::kDouble ? flat : flat.to(at::kFloat);
   const at::Tensor finite = d.isfinite();
   const int64_t n_finite = finite.sum().item<int64_t>();
   if (n_finite != d.numel()) {
@@ -108,7 +109,7 @@ Json volume_statistics(const Volume& volume, const StatsOptions& options) {
   if (d.numel() == 0) return out;
   out["min"] = d.min().item<double>();
   out["max"] = d.max().item<double>();
-  out["mean"] = d.mean().item<double>();
+  out["mean"] = d.sum(at::kDouble).item<double>() / static_cast<double>(d.numel());
   for (double p : {1.0, 50.0, 99.0}) out[fmt::format("p{:g}", p)] = percentile_by_selection(d, p);
   if (options.labels) {
     at::Tensor values, inverse, counts;
