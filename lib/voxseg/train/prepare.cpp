@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <random>
 
@@ -306,6 +307,16 @@ PlannedRun plan_training(const TrainOptions& o, Progress progress) {
     fail(ExitCode::BadInput, "cannot plan dataset '{}': {}", run.dataset.root, e.what());
   }
   if (run.dataset.instances) run.plan.normalization.assign(run.plan.normalization.size(), run.plan.normalization[0]);
+  // Lateralized labels ("kidney_left"/"kidney_right"): mirroring along x (left-right in axial
+  // images, array axis 2) would teach the network to confuse them, so x is not mirrored.
+  for (const auto& l : run.dataset.labels) {
+    std::string n = l.name;
+    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
+    if (n.find("left") != std::string::npos || n.find("right") != std::string::npos) {
+      run.plan.mirror_axes = {0, 1};
+      break;
+    }
+  }
   std::vector<std::string> names;
   for (const auto& c : run.dataset.cases) names.push_back(c.name);
   run.splits = make_splits(names, o.folds);

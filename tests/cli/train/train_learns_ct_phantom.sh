@@ -28,6 +28,7 @@ m = json.load(open(sys.argv[1] + "/model.json"))
 assert m["training"]["state"] == "trained"
 assert len(m["training"]["splits"]) == 5 and len(m["training"]["validation_cases"]) == 2
 assert m["patch_size"] == m["training"]["plan"]["patch_size"]
+assert m["mirror_axes"] == [0, 1], m["mirror_axes"]  # kidney_left/right: no left-right mirroring
 PY
 grep -q "<polyline" "$out/training_curve.svg" || fail "empty training curve"
 if [ -x "$VOXSEG_BIN/voxseg-predict" ]; then
