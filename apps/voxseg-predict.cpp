@@ -22,7 +22,7 @@ struct Args {
 };
 
 void declare(CLI::App& app, Args& a) {
-  app.add_option("inputs", a.inputs, "volume files, DICOM folders, folders of cases, or - (paths on stdin)")
+  app.add_option("inputs,-i,--input", a.inputs, "(-i optional) volume files, DICOM folders, folders of cases, or - (paths on stdin)")
       ->required();
   app.add_option("-o,--output", a.output, "output folder, or a label-map file when there is one case")->required();
   app.add_option("-m,--model", a.model, "model bundle folder (model.json + weights)")->required();

@@ -8,9 +8,10 @@ command -v slurmctld >/dev/null && command -v munged >/dev/null || skip "slurm-w
 source "$(dirname "$0")/pipeline_env.sh"
 
 S="$WORK/slurm"; mkdir -p "$S"/{state,spool,log}
-install -d -o munge -g munge -m 0755 /run/munge /var/log/munge /var/lib/munge
-MUNGE_SOCKET="$S/munge.socket"
-runuser -u munge -- /usr/sbin/munged --socket="$MUNGE_SOCKET" --pid-file="$S/munged.pid" --force
+chmod 755 "$WORK" "$S"   # munged runs as the munge user and must reach its socket folder
+install -d -o munge -g munge -m 0755 /run/munge /var/log/munge /var/lib/munge "$S/munge"
+MUNGE_SOCKET="$S/munge/munge.socket"
+runuser -u munge -- /usr/sbin/munged --socket="$MUNGE_SOCKET" --pid-file="$S/munge/munged.pid" --force
 H=$(hostname -s)
 cat > "$S/slurm.conf" <<CONF
 ClusterName=voxsegtest
@@ -40,13 +41,13 @@ CONF
 export SLURM_CONF="$S/slurm.conf"
 stop_cluster() {
   for f in slurmd slurmctld; do [ -f "$S/$f.pid" ] && kill "$(cat "$S/$f.pid")" 2>/dev/null; done
-  [ -f "$S/munged.pid" ] && kill "$(cat "$S/munged.pid")" 2>/dev/null
+  [ -f "$S/munge/munged.pid" ] && kill "$(cat "$S/munge/munged.pid")" 2>/dev/null
   sleep 1; rm -rf "$WORK"
 }
 trap stop_cluster EXIT
-slurmctld -c && slurmd || fail "slurm daemons did not start: $(tail -3 "$S"/log/*.log)"
+slurmctld -c && slurmd || fail "slurm daemons did not start: $(tail -n 3 "$S"/log/*.log)"
 for i in $(seq 100); do sinfo -h -o %T 2>/dev/null | grep -q idle && break; sleep 0.2; done
-sinfo -h -o %T | grep -q idle || fail "slurm node not idle: $(sinfo 2>&1; tail -5 "$S"/log/*.log)"
+sinfo -h -o %T | grep -q idle || fail "slurm node not idle: $(sinfo 2>&1; tail -n 5 "$S"/log/*.log)"
 
 cd "$WORK"
 expect_exit 0 snakemake -s "$VOXSEG_SOURCE/pipelines/Snakefile" --configfile "$WORK/config.yaml" \
