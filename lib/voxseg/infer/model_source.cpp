@@ -55,6 +55,10 @@ Model model_from_bundle(const models::ModelBundle& b, std::shared_ptr<models::Ne
       if (const Json* v = b.postprocess.find("fill_holes")) m.postprocess.fill_holes = v->as_bool();
       if (const Json* v = b.postprocess.find("min_size_ml")) m.postprocess.min_size_ml = v->as_double();
       if (const Json* v = b.postprocess.find("connectivity")) m.postprocess.connectivity = int(v->as_int());
+      if (const Json* v = b.postprocess.find("instances")) {
+        m.instances = true;
+        m.instance_options = postprocess::parse_instance_options(*v);
+      }
     } catch (const std::exception& e) {
       fail(ExitCode::BadModel, "invalid model '{}': field 'postprocess': {}", file, e.what());
     }

@@ -162,6 +162,10 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   const auto t_post = Clock::now();
   Json post = Json::object();
   if (options.postprocess.any()) post = postprocess::apply(labels, image.geometry.voxel_volume_mm3(), options.postprocess);
+  if (model.instances) {
+    labels = postprocess::instances_from_classes(labels, model.instance_options);
+    report["instances"] = labels.numel() ? labels.max().item<int64_t>() : int64_t(0);
+  }
   const double post_seconds = seconds_since(t_post);
   result.labels = Volume{labels, image.geometry};
   if (probs.defined())

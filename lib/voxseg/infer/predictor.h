@@ -12,6 +12,7 @@
 #include "voxseg/infer/sliding_window.h"
 #include "voxseg/models/network.h"
 #include "voxseg/postprocess/components.h"
+#include "voxseg/postprocess/instances.h"
 #include "voxseg/preprocess/plan.h"
 
 namespace voxseg::infer {
@@ -25,6 +26,9 @@ struct Model {
   std::vector<int64_t> mirror_axes;  ///< patch axes allowed for mirroring TTA
   std::vector<int64_t> label_values; ///< value written for output channel k (default k)
   postprocess::Options postprocess;  ///< the model's own defaults (flags can add to them)
+  /// Cell models with (background, interior, boundary) classes: labels become instance ids.
+  bool instances = false;
+  postprocess::InstanceOptions instance_options;
   std::string id, sha256, source, device, precision;  ///< provenance
   int64_t num_classes() const { return networks.empty() ? 0 : networks.front()->num_classes(); }
   int64_t in_channels() const { return networks.empty() ? 0 : networks.front()->in_channels(); }
