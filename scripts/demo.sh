@@ -16,7 +16,7 @@ echo "== 1. the input: a CT abdomen phantom (NIfTI) and the same CT as a DICOM s
 [ -d sample_data/ct_abdomen_dicom ] && "$bin/voxseg" info sample_data/ct_abdomen_dicom
 
 echo "== 2. segment with $model"
-"$bin/voxseg" predict --force -m "$model" -i "$case_dir/image.nii.gz" -o "$out/ct_abdomen_labels.nii.gz"
+"$bin/voxseg" predict --force --batch-size 8 -m "$model" -i "$case_dir/image.nii.gz" -o "$out/ct_abdomen_labels.nii.gz"
 "$bin/voxseg" info --labels "$out/ct_abdomen_labels.nii.gz"
 
 echo "== 3. evaluate against the reference labels and write the report"
