@@ -1,11 +1,11 @@
-# Shared set-up of the pipeline tests (sourced after ../cli/lib.sh): two phantom CT scans in a
+# Shared set-up of the pipeline tests (sourced after ../cli/lib.sh): two full-field-of-view phantom CT scans in a
 # flat folder, their reference labels, and the shipped model.
 MODEL="$VOXSEG_SOURCE/models/ct-abdomen-small"
 [ -f "$MODEL/model.json" ] || skip "no shipped model at $MODEL"
 [ -x "$VOXSEG_BIN/voxseg-predict" ] || skip "voxseg-predict is not built"
 mkdir -p "$WORK/images" "$WORK/refs"
 for seed in 41 42; do
-  voxseg phantom --kind ct-abdomen --seed $seed --size 64,64,20 -o "$WORK/ph$seed" -q
+  voxseg phantom --kind ct-abdomen --seed $seed --size 96,96,40 --spacing 4,4,6.3 -o "$WORK/ph$seed" -q
   mv "$WORK/ph$seed/image.nii.gz" "$WORK/images/ct$seed.nii.gz"
   mv "$WORK/ph$seed/labels.nii.gz" "$WORK/refs/ct$seed.nii.gz"
 done
