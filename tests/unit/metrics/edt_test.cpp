@@ -67,6 +67,8 @@ TEST(DistanceTransform, QueryMaskKeepsQueriedVoxelsExact) {
     const auto got = squared_distance_transform(f.data(), g, spacing, 2, q.data());
     const auto want = brute_force(f, g, spacing);
     for (size_t i = 0; i < f.size(); ++i)
-      if (q[i]) ASSERT_NEAR(got[i], want[i], 1e-5 * std::max(1.0, want[i])) << "voxel " << i;
+      if (q[i]) {
+        ASSERT_NEAR(got[i], want[i], 1e-5 * std::max(1.0, want[i])) << "voxel " << i;
+      }
   }
 }
