@@ -45,3 +45,18 @@ function(voxseg_add_unit_test module)
   endif()
   gtest_discover_tests(voxseg_${module}_test TEST_PREFIX "${module}." PROPERTIES LABELS "unit\\;${module}" DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# voxseg_add_bench(<name> <module> [TORCH_PCH]): bench/<name>.cpp linked to voxseg::<module>,
+# built only when that module exists; never part of ctest.
+function(voxseg_add_bench name module)
+  cmake_parse_arguments(B "TORCH_PCH" "" "" ${ARGN})
+  if(NOT TARGET voxseg_${module})
+    return()
+  endif()
+  add_executable(${name} ${name}.cpp)
+  target_link_libraries(${name} PRIVATE voxseg::${module})
+  voxseg_set_warnings(${name})
+  if(B_TORCH_PCH)
+    target_precompile_headers(${name} REUSE_FROM voxseg_torch_pch)
+  endif()
+endfunction()
