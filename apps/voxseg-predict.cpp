@@ -1,4 +1,5 @@
-// voxseg predict: segment volumes with a model bundle (sliding window, TTA, streamed export).
+// voxseg predict: segment volumes with a model bundle or an nnU-Net v2 result folder (sliding window,
+// TTA, streamed export).
 #include <filesystem>
 
 #include "voxseg/cli/app.h"
@@ -6,6 +7,7 @@
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/log.h"
 #include "voxseg/infer/model_source.h"
+#include "voxseg/infer/nnunet_source.h"
 #include "voxseg/infer/run_case.h"
 #include "voxseg/io/case_list.h"
 #include "voxseg/io/volume_io.h"
@@ -17,7 +19,8 @@ namespace {
 struct Args {
   std::vector<std::string> inputs;
   std::string output, model, device = "auto", precision = "fp32", ext = ".nii.gz";
-  bool disable_tta = false;
+  voxseg::infer::NnunetSelection nnunet;
+  std::string nnunet_dir;
   voxseg::infer::PredictOptions predict;
 };
 
@@ -25,7 +28,17 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("inputs,-i,--input", a.inputs, "(-i optional) volume files, DICOM folders, folders of cases, or - (paths on stdin)")
       ->required();
   app.add_option("-o,--output", a.output, "output folder, or a label-map file when there is one case")->required();
-  app.add_option("-m,--model", a.model, "model bundle folder (model.json + weights)")->required();
+  auto* model = app.add_option("-m,--model", a.model, "model bundle folder (model.json + weights)");
+  auto* nnunet = app.add_option("--nnunet", a.nnunet_dir,
+                                "nnU-Net v2 result folder (plans.json, dataset.json, fold_N/), or its dataset folder");
+  model->excludes(nnunet);
+  nnunet->excludes(model);
+  app.add_option("--folds", a.nnunet.folds, "--nnunet: folds to average, e.g. 0,1,2,3,4 or all (fold_all); "
+                 "default every fold_N with the checkpoint")->delimiter(',')->needs(nnunet);
+  app.add_option("--configuration", a.nnunet.configuration,
+                 "--nnunet: 3d_fullres|3d_lowres|2d|...; default the folder's own")->needs(nnunet);
+  app.add_option("--checkpoint", a.nnunet.checkpoint, "--nnunet: checkpoint file in each fold folder")
+      ->needs(nnunet)->capture_default_str();
   app.add_option("--device", a.device, "auto|cpu|cuda[:N]")->capture_default_str();
   app.add_option("--precision", a.precision, "fp32|bf16|fp16 (bf16: autocast, also on the CPU)")->capture_default_str();
   app.add_option("--step", a.predict.step, "tile step as a fraction of the patch")
@@ -49,7 +62,10 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   const bool to_file = io::is_volume_path(a.output);
   if (to_file) check_output_path(a.output, ctx.force());  // one output: refuse before any work (exit 5)
   // The device and the model are checked before any input is touched (exit 6 / 4).
-  infer::Model model = infer::load_model(a.model, a.device, models::parse_precision(a.precision));
+  if (a.model.empty() == a.nnunet_dir.empty()) fail(ExitCode::Usage, "give a model: -m BUNDLE or --nnunet FOLDER");
+  const models::Precision precision = models::parse_precision(a.precision);
+  infer::Model model = a.model.empty() ? infer::load_nnunet_model(a.nnunet_dir, a.nnunet, a.device, precision)
+                                       : infer::load_model(a.model, a.device, precision);
   infer::PredictOptions options = a.predict;
   options.postprocess.largest_component |= model.postprocess.largest_component;
   options.postprocess.fill_holes |= model.postprocess.fill_holes;
@@ -88,10 +104,12 @@ int main(int argc, char** argv) {
       "  voxseg predict -m models/abdomen cases/ -o out/ --step 0.5 --batch-size 2 --json\n"
       "  voxseg predict -m models/brain --precision bf16 --disable-tta --largest-component cases/ -o out/\n"
       "  ls cases/*.nii.gz | voxseg predict -m models/abdomen - -o out/\n"
+      "  voxseg predict --nnunet nnUNet_results/Dataset003_Liver/nnUNetTrainer__nnUNetPlans__3d_fullres \\\n"
+      "      --folds 0,1,2,3,4 imagesTs/ -o out/\n"
       "Multi-channel models take nnU-Net style CASE_0000.nii.gz, CASE_0001.nii.gz, ... (or one [C,Z,Y,X] file).\n"
       "Per case: <case><ext> (labels), <case>.json (report), <case>_probabilities<ext> (--save-probabilities).\n"
       "Exit codes: 0 ok, 2 usage, 3 bad input, 4 bad model, 5 cannot write, 6 device unavailable,\n"
       "8 some cases failed (the others were written; rerun without --force to resume).";
-  return voxseg::cli::run<Args>(argc, argv, {"predict", "Segment volumes with a model bundle", examples}, declare,
+  return voxseg::cli::run<Args>(argc, argv, {"predict", "Segment volumes with a model bundle or an nnU-Net v2 result folder", examples}, declare,
                                 execute);
 }

@@ -84,11 +84,13 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   if (image.channels() != model.in_channels())
     fail(ExitCode::BadInput, "the model expects {} channel(s), the input has {}", model.in_channels(),
          image.channels());
-  std::vector<int64_t> values = model.label_values;
-  if (values.empty())
-    for (int64_t k = 0; k < classes; ++k) values.push_back(k);
-  if (int64_t(values.size()) != classes)
-    fail(ExitCode::BadModel, "the model has {} label value(s) for {} output channel(s)", values.size(), classes);
+  OutputMapping mapping{model.label_values, model.regions};
+  if (mapping.values.empty())
+    for (int64_t k = 0; k < classes; ++k) mapping.values.push_back(k);
+  if (int64_t(mapping.values.size()) != classes)
+    fail(ExitCode::BadModel, "the model has {} label value(s) for {} output channel(s)", mapping.values.size(),
+         classes);
+  const auto& values = mapping.values;
 
   Prediction result;
   Json& report = result.report;
@@ -107,17 +109,16 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   at::Tensor probs;
   if (options.save_probabilities) {
     probs = torch::zeros({classes, full[0], full[1], full[2]}, torch::kFloat);
-    probs.select(0, 0).fill_(1.0f);  // outside the crop box: background, as nnU-Net
+    if (!mapping.regions) probs.select(0, 0).fill_(1.0f);  // outside the crop box: background, as nnU-Net
   }
-  const at::Tensor lut = torch::tensor(values, torch::kLong);
   double export_seconds = 0;
   auto write_slice = [&](int64_t zc, const at::Tensor& logits) {  // timed by its callers
     const int64_t z = pre.box.begin[0] + zc;
-    at::Tensor lab = lut.index_select(0, logits.argmax(0).flatten()).view({crop[1], crop[2]});
+    const at::Tensor lab = labels_from_logits(logits, mapping);
     labels.select(0, z).narrow(0, pre.box.begin[1], crop[1]).narrow(1, pre.box.begin[2], crop[2]).copy_(lab);
     if (probs.defined())
       probs.select(1, z).narrow(1, pre.box.begin[1], crop[1]).narrow(2, pre.box.begin[2], crop[2])
-          .copy_(torch::softmax(logits, 0));
+          .copy_(probabilities_from_logits(logits, mapping));
   };
 
   WindowOptions window;

@@ -9,6 +9,7 @@
 #include "voxseg/core/json.h"
 #include "voxseg/core/progress.h"
 #include "voxseg/core/volume.h"
+#include "voxseg/infer/segmentation.h"
 #include "voxseg/infer/sliding_window.h"
 #include "voxseg/models/network.h"
 #include "voxseg/postprocess/components.h"
@@ -25,6 +26,8 @@ struct Model {
   std::vector<int64_t> patch_size;   ///< array order (after plan.transpose_forward); 2 entries for 2D
   std::vector<int64_t> mirror_axes;  ///< patch axes allowed for mirroring TTA
   std::vector<int64_t> label_values; ///< value written for output channel k (default k)
+  /// Region-based model (nnU-Net regions): sigmoid per channel, label_values in regions_class_order.
+  bool regions = false;
   postprocess::Options postprocess;  ///< the model's own defaults (flags can add to them)
   /// Cell models with (background, interior, boundary) classes: labels become instance ids.
   bool instances = false;
@@ -44,8 +47,8 @@ struct PredictOptions {
   postprocess::Options postprocess;
 };
 
-/// Result of one case: labels with the input's exact geometry, optional softmax probabilities
-/// [K,Z,Y,X] float32 on the same grid, and a report (timings, tiles, memory).
+/// Result of one case: labels with the input's exact geometry, optional probabilities (softmax, or
+/// sigmoid per region) [K,Z,Y,X] float32 on the same grid, and a report (timings, tiles, memory).
 struct Prediction {
   Volume labels;         ///< uint8 when every label value fits, else int32 (write as uint16)
   Volume probabilities;  ///< data undefined unless requested
@@ -54,7 +57,7 @@ struct Prediction {
 
 /// nnU-Net's pipeline for one case: preprocess (crop, normalize, resample), sliding window with
 /// Gaussian blending and mirroring TTA, logits resampled back to the cropped grid (order 1; nearest
-/// out of plane when anisotropic), argmax / softmax, un-crop, un-transpose, postprocess. Logits are
+/// out of plane when anisotropic), argmax / softmax (regions: sigmoid > 0.5), un-crop, un-transpose, postprocess. Logits are
 /// finalized slab by slab along z so memory does not grow with classes x volume.
 /// Throws Error(BadInput) for a channel mismatch or a 3D model on a 2D image, Error(BadModel) for an
 /// inconsistent model.

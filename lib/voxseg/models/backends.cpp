@@ -42,10 +42,10 @@ void check_tiles(const at::Tensor& tiles, int dims, int64_t in_channels, const s
 
 class UNetNetwork final : public Network {
  public:
-  UNetNetwork(const ModelBundle& bundle, const c10::Device& device, Precision precision)
-      : net_(bundle.architecture.unet), device_(device), precision_(precision), name_(bundle.id()) {
-    const auto path = bundle.weights_path();
-    load_state_dict(net_, read_weights(path), path.string());
+  UNetNetwork(const UNetConfig& config, const StateDict& weights, const std::string& source, std::string name,
+              const c10::Device& device, Precision precision)
+      : net_(config), device_(device), precision_(precision), name_(std::move(name)) {
+    load_state_dict(net_, weights, source);
     net_.train(false);
     try {
       net_.to(device_);
@@ -151,6 +151,16 @@ class TorchScriptNetwork final : public Network {
 
 std::vector<std::string> available_backends() { return {"unet", "torchscript"}; }
 
+std::unique_ptr<Network> make_unet_network(const UNetConfig& config, const StateDict& weights,
+                                           const std::string& source, const std::string& name,
+                                           const c10::Device& device, Precision precision) {
+  check_precision(precision, device);
+  if (device.is_cuda() && !cuda_available())
+    fail(ExitCode::NoDevice, "CUDA device '{}' requested but {}", device.str(),
+         at::hasCUDA() ? "no CUDA device is available" : "this build of voxseg has no CUDA support");
+  return std::make_unique<UNetNetwork>(config, weights, source, name, device, precision);
+}
+
 std::unique_ptr<Network> make_network(const ModelBundle& bundle) {
   return make_network(bundle, bundle.device, bundle.precision);
 }
@@ -162,7 +172,11 @@ std::unique_ptr<Network> make_network(const ModelBundle& bundle, const c10::Devi
          at::hasCUDA() ? "no CUDA device is available" : "this build of voxseg has no CUDA support");
   const std::string& type = bundle.architecture.type;
   log::debug("model {}: {} backend on {} ({})", bundle.id(), type, device.str(), precision_name(precision));
-  if (type == "unet") return std::make_unique<UNetNetwork>(bundle, device, precision);
+  if (type == "unet") {
+    const auto path = bundle.weights_path();
+    return make_unet_network(bundle.architecture.unet, read_weights(path), path.string(), bundle.id(), device,
+                             precision);
+  }
   if (type == "torchscript") return std::make_unique<TorchScriptNetwork>(bundle, device, precision);
   std::string built;
   for (const auto& b : available_backends()) built += (built.empty() ? "" : ", ") + b;

@@ -12,6 +12,7 @@
 #include "voxseg/core/json.h"
 #include "voxseg/models/device.h"
 #include "voxseg/models/network.h"
+#include "voxseg/models/unet.h"
 #include "voxseg/models/unet_config.h"
 
 namespace voxseg::models {
@@ -113,6 +114,13 @@ ModelBundle save_bundle(const std::filesystem::path& dir, const ModelBundle& spe
 /// that this build lacks (named), Error(NoDevice) as load_bundle.
 std::unique_ptr<Network> make_network(const ModelBundle& bundle);
 std::unique_ptr<Network> make_network(const ModelBundle& bundle, const c10::Device& device, Precision precision);
+
+/// A native U-Net with `weights` (nnU-Net names; `source` names them in messages) on `device`, in eval
+/// mode, running in `precision`; `name` identifies it in errors. Throws Error(BadModel) for mismatched
+/// weights, Error(NoDevice) as make_network.
+std::unique_ptr<Network> make_unet_network(const UNetConfig& config, const StateDict& weights,
+                                           const std::string& source, const std::string& name,
+                                           const c10::Device& device, Precision precision);
 
 /// Backends compiled into this build ("unet", "torchscript").
 std::vector<std::string> available_backends();
