@@ -20,7 +20,7 @@ struct Args {
   std::vector<std::string> inputs;
   std::string output, model, device = "auto", precision = "fp32", ext = ".nii.gz";
   voxseg::infer::NnunetSelection nnunet;
-  std::string nnunet_dir;
+  std::string nnunet_dir, folds;
   voxseg::infer::PredictOptions predict;
 };
 
@@ -33,8 +33,8 @@ void declare(CLI::App& app, Args& a) {
                                 "nnU-Net v2 result folder (plans.json, dataset.json, fold_N/), or its dataset folder");
   model->excludes(nnunet);
   nnunet->excludes(model);
-  app.add_option("--folds", a.nnunet.folds, "--nnunet: folds to average, e.g. 0,1,2,3,4 or all (fold_all); "
-                 "default every fold_N with the checkpoint")->delimiter(',')->needs(nnunet);
+  app.add_option("--folds", a.folds, "--nnunet: folds to average, e.g. 0,1,2,3,4 or all (fold_all); "
+                 "default every fold_N with the checkpoint")->needs(nnunet);
   app.add_option("--configuration", a.nnunet.configuration,
                  "--nnunet: 3d_fullres|3d_lowres|2d|...; default the folder's own")->needs(nnunet);
   app.add_option("--checkpoint", a.nnunet.checkpoint, "--nnunet: checkpoint file in each fold folder")
@@ -64,6 +64,14 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   // The device and the model are checked before any input is touched (exit 6 / 4).
   if (a.model.empty() == a.nnunet_dir.empty()) fail(ExitCode::Usage, "give a model: -m BUNDLE or --nnunet FOLDER");
   const models::Precision precision = models::parse_precision(a.precision);
+  for (size_t start = 0; start < a.folds.size();) {  // "0,1,2" -> {"0", "1", "2"}
+    const size_t comma = std::min(a.folds.find(',', start), a.folds.size());
+    const std::string fold = a.folds.substr(start, comma - start);
+    if (fold.empty() || (fold != "all" && fold.find_first_not_of("0123456789") != std::string::npos))
+      fail(ExitCode::Usage, "--folds '{}': expected fold numbers separated by commas, or all", a.folds);
+    a.nnunet.folds.push_back(fold);
+    start = comma + 1;
+  }
   infer::Model model = a.model.empty() ? infer::load_nnunet_model(a.nnunet_dir, a.nnunet, a.device, precision)
                                        : infer::load_model(a.model, a.device, precision);
   infer::PredictOptions options = a.predict;

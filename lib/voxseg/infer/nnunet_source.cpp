@@ -53,9 +53,12 @@ std::vector<nn::Fold> pick_folds(const nn::ResultFolder& folder, const NnunetSel
     if (picked.empty())
       for (const auto& f : folder.folds)  // only a fold_all was trained
         if (f.name == "fold_all") picked.push_back(f);
-    if (picked.empty())
-      fail(ExitCode::BadModel, "nnU-Net folder '{}': no fold_N/{} (folds: {})", folder.dir, sel.checkpoint,
-           join(available));
+    if (picked.empty()) {
+      std::vector<std::string> held;
+      for (const auto& f : folder.folds) held.push_back(f.name + ": " + join(f.checkpoints));
+      fail(ExitCode::BadModel, "nnU-Net folder '{}': no fold has {} ({})", folder.dir, sel.checkpoint,
+           held.empty() ? std::string("no fold_N folders") : join(held));
+    }
     return picked;
   }
   for (const auto& want : sel.folds) {
