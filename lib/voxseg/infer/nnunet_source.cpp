@@ -206,6 +206,10 @@ Model load_nnunet_model(const std::string& dir, const NnunetSelection& sel, cons
     m.networks.push_back(models::make_unet_network(unet, checkpoints[i].weights, paths[i], m.id, dev, precision));
     checkpoints[i].weights.clear();  // the network holds its own copy
   }
+  std::error_code ec;
+  if (fs::exists(fs::path(folder.dir) / "postprocessing.pkl", ec))
+    log::warn("'{}' is not read (a pickle of Python functions); its rules keep the largest component, "
+              "which --largest-component does per label", (fs::path(folder.dir) / "postprocessing.pkl").string());
   m.source = "nnunet:" + folder.dir;
   m.device = dev.str();
   m.precision = models::precision_name(precision);
