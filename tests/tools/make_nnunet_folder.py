@@ -2,10 +2,11 @@
 """Test fixture: a small nnU-Net v2 result folder with random weights, and PyTorch's answer for one case.
 
 usage: make_nnunet_folder.py OUT_DIR [--dims 2|3] [--folds N] [--regions] [--transpose 2,0,1]
-                             [--mirror-axes 0,1,2|none] [--channels ct|ct,mr] [--seed S]
-writes OUT_DIR/Dataset042_Test/nnUNetTrainer__nnUNetPlans__<3d_fullres|2d>/
+                             [--mirror-axes 0,1,2|none] [--channels ct|ct,mr] [--seed S] [--resenc]
+writes OUT_DIR/Dataset042_Test/nnUNetTrainer__<nnUNetPlans|nnUNetResEncUNetMPlans>__<3d_fullres|2d>/
          plans.json, dataset.json, fold_K/checkpoint_final.pth (K < N; a different random net per fold,
-         keyed like nnU-Net's PlainConvUNet state_dict, aliases included)
+         keyed like nnU-Net's PlainConvUNet state_dict, aliases included; --resenc: a ResidualEncoderUNet
+         planned as nnU-Net's ResEnc presets plan it, n_blocks_per_stage and one decoder conv per stage)
        OUT_DIR/reference.pth: {"image": [C,z,y,x] float32 (array order of the written image),
          "spacing_zyx": [3], "logits": [K,z,y,x], "probabilities": [K,z,y,x], "labels": [z,y,x]}
 The case fills exactly one patch in nnU-Net's transposed axis order at the configuration's spacing, so
@@ -21,13 +22,13 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_unet_fixture import PlainConvUNet, randomize  # noqa: E402
+from make_unet_fixture import PlainConvUNet, ResidualEncoderUNet, randomize  # noqa: E402
 
 CT = {"mean": 50.0, "std": 30.0, "median": 48.0, "min": -200.0, "max": 400.0,
       "percentile_00_5": -100.0, "percentile_99_5": 300.0}
 
 
-def arch_kwargs(dims, in_ch, classes):
+def arch_kwargs(dims, in_ch, classes, resenc=False):
     strides = [[1] * dims, [2] * dims, [2] * dims] if dims == 2 else [[1, 1, 1], [1, 2, 2], [2, 2, 2]]
     kernels = [[3] * dims] * 3 if dims == 2 else [[1, 3, 3], [3, 3, 3], [3, 3, 3]]
     conv = "Conv2d" if dims == 2 else "Conv3d"
@@ -42,6 +43,11 @@ def arch_kwargs(dims, in_ch, classes):
            "kernel_sizes": kernels, "strides": strides, "n_conv_per_stage": [2, 2, 2],
            "n_conv_per_stage_decoder": [1, 2], "conv_bias": True, "norm": "instance", "norm_eps": 1e-05,
            "norm_affine": True, "negative_slope": 0.01}
+    if resenc:  # as nnU-Net's ResEnc planners write it (blocks 1, 3, 4, ...; one decoder conv per stage)
+        del kwargs["n_conv_per_stage"], cfg["n_conv_per_stage"]
+        kwargs["n_blocks_per_stage"] = cfg["n_blocks_per_stage"] = [1, 3, 4]
+        kwargs["n_conv_per_stage_decoder"] = cfg["n_conv_per_stage_decoder"] = [1, 1]
+        cfg["encoder"] = "residual"
     return kwargs, cfg
 
 
@@ -59,6 +65,7 @@ def main():
     ap.add_argument("--mirror-axes", default="")
     ap.add_argument("--channels", default="ct")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--resenc", action="store_true")
     a = ap.parse_args()
 
     dims = a.dims
@@ -74,7 +81,9 @@ def main():
     else:
         labels = {"background": 0, "liver": 1, "tumor": 2}
         order, heads = None, 3
-    kwargs, cfg = arch_kwargs(dims, len(channels), heads)
+    kwargs, cfg = arch_kwargs(dims, len(channels), heads, a.resenc)
+    cls = "ResidualEncoderUNet" if a.resenc else "PlainConvUNet"
+    plans_name = "nnUNetResEncUNetMPlans" if a.resenc else "nnUNetPlans"
     mirror = tuple(range(dims)) if a.mirror_axes == "" else (
         None if a.mirror_axes == "none" else tuple(int(v) for v in a.mirror_axes.split(",")))
 
@@ -88,11 +97,11 @@ def main():
               "resampling_fn_data_kwargs": resampling(False, 3), "resampling_fn_seg_kwargs": resampling(True, 1),
               "resampling_fn_probabilities": "resample_data_or_seg_to_shape",
               "resampling_fn_probabilities_kwargs": resampling(False, 1),
-              "architecture": {"network_class_name": "dynamic_network_architectures.architectures.unet.PlainConvUNet",
+              "architecture": {"network_class_name": f"dynamic_network_architectures.architectures.unet.{cls}",
                                "arch_kwargs": kwargs,
                                "_kw_requires_import": ["conv_op", "norm_op", "dropout_op", "nonlin"]},
               "batch_dice": dims == 3}
-    plans = {"dataset_name": "Dataset042_Test", "plans_name": "nnUNetPlans",
+    plans = {"dataset_name": "Dataset042_Test", "plans_name": plans_name,
              "original_median_spacing_after_transp": [2.0, 1.0, 1.5],
              "original_median_shape_after_transp": [8, 32, 24], "image_reader_writer": "SimpleITKIO",
              "transpose_forward": tf, "transpose_backward": tb, "configurations": {name: config},
@@ -103,7 +112,7 @@ def main():
     if order:
         dataset["regions_class_order"] = order
 
-    folder = os.path.join(a.out, "Dataset042_Test", f"nnUNetTrainer__nnUNetPlans__{name}")
+    folder = os.path.join(a.out, "Dataset042_Test", f"nnUNetTrainer__{plans_name}__{name}")
     os.makedirs(folder, exist_ok=True)
     json.dump(plans, open(os.path.join(folder, "plans.json"), "w"), indent=2)
     json.dump(dataset, open(os.path.join(folder, "dataset.json"), "w"), indent=2)
@@ -111,7 +120,7 @@ def main():
     gen = torch.Generator().manual_seed(a.seed)
     nets = []
     for k in range(a.folds):
-        net = PlainConvUNet(cfg, deep_supervision=True)
+        net = (ResidualEncoderUNet if a.resenc else PlainConvUNet)(cfg, deep_supervision=True)
         randomize(net, gen)
         net.eval()
         os.makedirs(os.path.join(folder, f"fold_{k}"), exist_ok=True)

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""Test fixture: a PyTorch PlainConvUNet (same module tree and parameter names as nnU-Net v2's
-dynamic_network_architectures, written here independently because that package is not installed),
-random weights, an input and its outputs.
+"""Test fixture: a PyTorch PlainConvUNet or ResidualEncoderUNet (same module trees and parameter
+names as nnU-Net v2's dynamic_network_architectures, written here independently because that package
+is not installed), random weights, an input and its outputs.
 
 usage: make_unet_fixture.py CONFIG.json OUT_DIR SEED SHAPE [--torchscript]
-  CONFIG.json  voxseg's {"type": "unet", ...} architecture object
+  CONFIG.json  voxseg's {"type": "unet", ...} architecture object ("encoder": "residual" builds a
+               ResidualEncoderUNet with BasicBlockD blocks, as nnU-Net's ResEnc presets)
   SHAPE        input shape, comma separated, e.g. 2,1,8,32,32
 writes OUT_DIR/weights.pth  torch.save(dict(net.state_dict()))  (all PyTorch keys, aliases included)
        OUT_DIR/state_dict.pth        torch.save(net.state_dict())  (an OrderedDict)
@@ -21,11 +22,14 @@ from torch import nn
 
 
 class ConvDropoutNormReLU(nn.Module):
-    def __init__(self, cfg, cin, cout, kernel, stride):
+    """conv -> norm -> LeakyReLU; the residual blocks also use it without the nonlinearity and
+    (skip projection) without bias."""
+
+    def __init__(self, cfg, cin, cout, kernel, stride, bias=None, nonlin=True):
         super().__init__()
         conv_cls = nn.Conv3d if cfg["dims"] == 3 else nn.Conv2d
         self.conv = conv_cls(cin, cout, kernel, stride, padding=[(k - 1) // 2 for k in kernel],
-                             bias=cfg["conv_bias"])
+                             bias=cfg["conv_bias"] if bias is None else bias)
         ops = [self.conv]
         if cfg["norm"] != "none":
             if cfg["norm"] == "instance":
@@ -34,8 +38,9 @@ class ConvDropoutNormReLU(nn.Module):
                 cls = nn.BatchNorm3d if cfg["dims"] == 3 else nn.BatchNorm2d
             self.norm = cls(cout, eps=cfg["norm_eps"], affine=cfg["norm_affine"])
             ops.append(self.norm)
-        self.nonlin = nn.LeakyReLU(cfg["negative_slope"], inplace=True)
-        ops.append(self.nonlin)
+        if nonlin:
+            self.nonlin = nn.LeakyReLU(cfg["negative_slope"], inplace=True)
+            ops.append(self.nonlin)
         self.all_modules = nn.Sequential(*ops)
 
     def forward(self, x):
@@ -65,6 +70,71 @@ class PlainConvEncoder(nn.Module):
 
     def forward(self, x):
         skips = []
+        for stage in self.stages:
+            x = stage(x)
+            skips.append(x)
+        return skips
+
+
+class BasicBlockD(nn.Module):
+    """ResNet-D basic block: conv1 (strided) -> conv2 (no nonlinearity), plus a skip that average-pools
+    when the block strides and projects (1x1 conv + norm, no bias) when the channels change; then
+    the nonlinearity."""
+
+    def __init__(self, cfg, cin, cout, kernel, stride):
+        super().__init__()
+        ones = [1] * cfg["dims"]
+        self.conv1 = ConvDropoutNormReLU(cfg, cin, cout, kernel, stride)
+        self.conv2 = ConvDropoutNormReLU(cfg, cout, cout, kernel, ones, nonlin=False)
+        self.nonlin2 = nn.LeakyReLU(cfg["negative_slope"], inplace=True)
+        strided = any(s != 1 for s in stride)
+        if strided or cin != cout:
+            skip = []
+            if strided:
+                pool = nn.AvgPool3d if cfg["dims"] == 3 else nn.AvgPool2d
+                skip.append(pool(stride, stride))
+            if cin != cout:
+                skip.append(ConvDropoutNormReLU(cfg, cin, cout, ones, ones, bias=False, nonlin=False))
+            self.skip = nn.Sequential(*skip)
+        else:
+            self.skip = nn.Identity()
+
+    def forward(self, x):
+        residual = self.skip(x)
+        out = self.conv2(self.conv1(x))
+        out += residual
+        return self.nonlin2(out)
+
+
+class StackedResidualBlocks(nn.Module):
+    def __init__(self, cfg, n, cin, cout, kernel, first_stride):
+        super().__init__()
+        blocks = [BasicBlockD(cfg, cin, cout, kernel, first_stride)]
+        blocks += [BasicBlockD(cfg, cout, cout, kernel, [1] * cfg["dims"]) for _ in range(1, n)]
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, x):
+        return self.blocks(x)
+
+
+class ResidualEncoder(nn.Module):
+    """Stem (one conv block at stage 0's kernel, stride 1) then one StackedResidualBlocks per stage
+    (strided convolutions, no pooling); the skips are the stages' outputs."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        stem = cfg.get("stem_channels") or cfg["features_per_stage"][0]
+        self.stem = StackedConvBlocks(cfg, 1, cfg["in_channels"], stem, cfg["kernel_sizes"][0],
+                                      [1] * cfg["dims"])
+        stages, cin = [], stem
+        for s, feat in enumerate(cfg["features_per_stage"]):
+            stages.append(StackedResidualBlocks(cfg, cfg["n_blocks_per_stage"][s], cin, feat,
+                                                cfg["kernel_sizes"][s], cfg["strides"][s]))
+            cin = feat
+        self.stages = nn.Sequential(*stages)
+
+    def forward(self, x):
+        x, skips = self.stem(x), []
         for stage in self.stages:
             x = stage(x)
             skips.append(x)
@@ -115,6 +185,16 @@ class PlainConvUNet(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+class ResidualEncoderUNet(nn.Module):
+    def __init__(self, cfg, deep_supervision=False):
+        super().__init__()
+        self.encoder = ResidualEncoder(cfg)
+        self.decoder = UNetDecoder(self.encoder, cfg, deep_supervision)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
 def randomize(net, gen):
     """Weights far from the defaults, so a loader that skipped any tensor would change the output."""
     with torch.no_grad():
@@ -138,7 +218,8 @@ def main():
     torchscript = "--torchscript" in sys.argv[5:]
     cfg = json.load(open(cfg_path))
     gen = torch.Generator().manual_seed(int(seed))
-    net = PlainConvUNet(cfg, deep_supervision=True)
+    cls = ResidualEncoderUNet if cfg.get("encoder", "plain") == "residual" else PlainConvUNet
+    net = cls(cfg, deep_supervision=True)
     randomize(net, gen)
     net.eval()
     sd = net.state_dict()

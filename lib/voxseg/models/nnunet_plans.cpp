@@ -406,18 +406,33 @@ std::string normalization_for_channel(const std::string& channel_name) {
 UNetConfig to_unet_config(const Configuration& c, const DatasetInfo& dataset) {
   const std::string path = "configurations." + c.name + ".architecture.arch_kwargs";
   return as_bad_model("architecture", c.name, [&] {
-    if (c.network_short_name() != "PlainConvUNet") {
-      throw std::invalid_argument(fmt::format(
-          "network class {} is not supported by voxseg's native U-Net (only PlainConvUNet)", c.network_class_name));
+    const std::string cls = c.network_short_name();
+    if (cls != "PlainConvUNet" && cls != "ResidualEncoderUNet") {
+      throw std::invalid_argument(
+          fmt::format("network class {} is not supported by voxseg's native U-Net (only PlainConvUNet and "
+                      "ResidualEncoderUNet)",
+                      c.network_class_name));
     }
+    const bool residual = cls == "ResidualEncoderUNet";
     const Json& k = c.arch_kwargs;
-    detail::reject_unknown_members(
-        k, {"n_stages", "features_per_stage", "conv_op", "kernel_sizes", "strides", "n_conv_per_stage",
-            "n_conv_per_stage_decoder", "conv_bias", "norm_op", "norm_op_kwargs", "dropout_op",
-            "dropout_op_kwargs", "nonlin", "nonlin_kwargs", "deep_supervision", "nonlin_first"},
-        path);
+    // The keyword arguments of each class's __init__ (dynamic_network_architectures).
+    if (residual) {
+      detail::reject_unknown_members(
+          k, {"n_stages", "features_per_stage", "conv_op", "kernel_sizes", "strides", "n_blocks_per_stage",
+              "n_conv_per_stage_decoder", "conv_bias", "norm_op", "norm_op_kwargs", "dropout_op",
+              "dropout_op_kwargs", "nonlin", "nonlin_kwargs", "deep_supervision", "block", "bottleneck_channels",
+              "stem_channels"},
+          path);
+    } else {
+      detail::reject_unknown_members(
+          k, {"n_stages", "features_per_stage", "conv_op", "kernel_sizes", "strides", "n_conv_per_stage",
+              "n_conv_per_stage_decoder", "conv_bias", "norm_op", "norm_op_kwargs", "dropout_op",
+              "dropout_op_kwargs", "nonlin", "nonlin_kwargs", "deep_supervision", "nonlin_first"},
+          path);
+    }
     UNetConfig u;
     u.dims = c.dims;
+    u.encoder = residual ? "residual" : "plain";
     const std::string conv = detail::read_string(detail::require_member(k, "conv_op", path), join_field(path, "conv_op"));
     const int conv_dims = short_name(conv) == "Conv3d" ? 3 : short_name(conv) == "Conv2d" ? 2 : 0;
     if (conv_dims == 0) field_error(join_field(path, "conv_op"), "expected Conv2d or Conv3d, found " + conv);
@@ -430,7 +445,22 @@ UNetConfig to_unet_config(const Configuration& c, const DatasetInfo& dataset) {
     u.features_per_stage = per_stage_ints(k, "features_per_stage", n, path);
     u.kernel_sizes = per_stage_axes(k, "kernel_sizes", n, c.dims, path);
     u.strides = per_stage_axes(k, "strides", n, c.dims, path);
-    u.n_conv_per_stage = per_stage_ints(k, "n_conv_per_stage", n, path);
+    if (residual) {
+      u.n_blocks_per_stage = per_stage_ints(k, "n_blocks_per_stage", n, path);
+      // block: BasicBlockD (the default, and what the ResEnc presets use); bottleneck_channels is only
+      // read by BottleneckD.
+      if (const Json* v = k.find("block"); v && !v->is_null()) {
+        const std::string block = short_name(detail::read_string(*v, join_field(path, "block")));
+        if (block != "BasicBlockD")
+          field_error(join_field(path, "block"), "only BasicBlockD is supported, found " + block);
+      }
+      if (const Json* v = k.find("stem_channels"); v && !v->is_null()) {
+        u.stem_channels = detail::read_int(*v, join_field(path, "stem_channels"));
+        if (u.stem_channels < 1) field_error(join_field(path, "stem_channels"), "must be at least 1");
+      }
+    } else {
+      u.n_conv_per_stage = per_stage_ints(k, "n_conv_per_stage", n, path);
+    }
     u.n_conv_per_stage_decoder = per_stage_ints(k, "n_conv_per_stage_decoder", n - 1, path);
     if (const Json* v = k.find("conv_bias")) u.conv_bias = detail::read_bool(*v, join_field(path, "conv_bias"));
     const Json* norm = k.find("norm_op");

@@ -98,10 +98,11 @@ DatasetInfo read_dataset_json(const std::string& path);
 /// "CTNormalization", "noNorm", "zscore", "rescale_to_0_1", "rgb_to_0_1"; anything else z-score).
 std::string normalization_for_channel(const std::string& channel_name);
 
-/// The configuration's architecture as voxseg's native U-Net: PlainConvUNet only (conv_op
-/// Conv2d/Conv3d, norm InstanceNorm/BatchNorm/none, LeakyReLU/ReLU). in_channels = dataset channels
-/// (+ foreground labels for a cascade stage); num_classes = segmentation heads. Throws
-/// Error(BadModel) naming the unsupported class or kwarg (ResidualEncoderUNet is not built in yet).
+/// The configuration's architecture as voxseg's native U-Net: PlainConvUNet, or ResidualEncoderUNet
+/// with BasicBlockD blocks (the ResEnc presets) as encoder "residual" (conv_op Conv2d/Conv3d, norm
+/// InstanceNorm/BatchNorm/none, LeakyReLU/ReLU). in_channels = dataset channels (+ foreground labels
+/// for a cascade stage); num_classes = segmentation heads. Throws Error(BadModel) naming the
+/// unsupported class or kwarg (other classes, BottleneckD blocks, kwargs the class does not take).
 UNetConfig to_unet_config(const Configuration& configuration, const DatasetInfo& dataset);
 
 /// What voxseg uses from fold_K/checkpoint_*.pth.

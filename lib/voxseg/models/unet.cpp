@@ -4,6 +4,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <unordered_map>
@@ -113,23 +114,29 @@ class NormImpl : public torch::nn::Module {
 };
 
 // ConvDropoutNormReLU (no dropout: nnU-Net's default); PyTorch also lists conv/norm under all_modules.
+// The residual blocks also use it without the nonlinearity (conv2, skip projection) and without bias
+// (skip projection).
 class ConvBlockImpl : public torch::nn::Module {
  public:
   ConvBlockImpl(const UNetConfig& c, int64_t in, int64_t out, std::vector<int64_t> kernel, std::vector<int64_t> stride)
-      : slope_(c.negative_slope) {
-    conv = register_module("conv", std::make_shared<ConvImpl>(c.dims, in, out, kernel, stride, c.conv_bias));
+      : ConvBlockImpl(c, in, out, std::move(kernel), std::move(stride), c.conv_bias, true) {}
+  ConvBlockImpl(const UNetConfig& c, int64_t in, int64_t out, std::vector<int64_t> kernel, std::vector<int64_t> stride,
+                bool bias, bool nonlin)
+      : slope_(c.negative_slope), nonlin_(nonlin) {
+    conv = register_module("conv", std::make_shared<ConvImpl>(c.dims, in, out, kernel, stride, bias));
     if (c.norm != "none") norm = register_module("norm", std::make_shared<NormImpl>(c.norm, out, c.norm_eps, c.norm_affine));
   }
   at::Tensor forward(const at::Tensor& x) {
     at::Tensor y = conv->forward(x);
     if (norm) y = norm->forward(y);
-    return at::leaky_relu(y, slope_);
+    return nonlin_ ? at::leaky_relu(y, slope_) : y;
   }
   std::shared_ptr<ConvImpl> conv;
   std::shared_ptr<NormImpl> norm;
 
  private:
   double slope_;
+  bool nonlin_;
 };
 
 // StackedConvBlocks: `convs` holds n blocks; the first one carries the stage's stride.
@@ -181,6 +188,123 @@ class EncoderImpl : public torch::nn::Module {
   std::vector<std::shared_ptr<StackedConvBlocksImpl>> stages;
 };
 
+// nn.AvgPool{2,3}d(kernel = stride): the first op of BasicBlockD's skip when the block strides (ResNet-D).
+// No parameters; registered so the projection after it is "skip.1", as in PyTorch.
+class AvgPoolImpl : public torch::nn::Module {
+ public:
+  AvgPoolImpl(int dims, std::vector<int64_t> stride) : dims_(dims), stride_(std::move(stride)) {}
+  at::Tensor forward(const at::Tensor& x) {
+    return dims_ == 3 ? at::avg_pool3d(x, stride_, stride_) : at::avg_pool2d(x, stride_, stride_);
+  }
+
+ private:
+  int dims_;
+  std::vector<int64_t> stride_;
+};
+
+// BasicBlockD: conv1 (with the block's stride) -> conv2 (no nonlinearity), plus the skip, then the
+// nonlinearity. The skip is the identity, or "skip" = [AvgPool(stride) if strided][1x1 conv + norm
+// without bias and nonlinearity if the channels change].
+class BasicBlockImpl : public torch::nn::Module {
+ public:
+  BasicBlockImpl(const UNetConfig& c, int64_t in, int64_t out, const std::vector<int64_t>& kernel,
+                 const std::vector<int64_t>& stride)
+      : slope_(c.negative_slope) {
+    const std::vector<int64_t> ones(size_t(c.dims), 1);
+    conv1 = register_module("conv1", std::make_shared<ConvBlockImpl>(c, in, out, kernel, stride, c.conv_bias, true));
+    conv2 = register_module("conv2", std::make_shared<ConvBlockImpl>(c, out, out, kernel, ones, c.conv_bias, false));
+    const bool strided = std::any_of(stride.begin(), stride.end(), [](int64_t s) { return s != 1; });
+    if (strided || in != out) {
+      auto skip = register_module("skip", torch::nn::ModuleList());
+      if (strided) {
+        pool = std::make_shared<AvgPoolImpl>(c.dims, stride);
+        skip->push_back(pool);
+      }
+      if (in != out) {
+        projection = std::make_shared<ConvBlockImpl>(c, in, out, ones, ones, /*bias=*/false, /*nonlin=*/false);
+        skip->push_back(projection);
+      }
+    }
+  }
+  at::Tensor forward(const at::Tensor& x) {
+    at::Tensor residual = x;
+    if (pool) residual = pool->forward(residual);
+    if (projection) residual = projection->forward(residual);
+    at::Tensor y = conv2->forward(conv1->forward(x));
+    y.add_(residual);  // in place, as PyTorch's `out += residual` (keeps y's dtype under autocast)
+    return at::leaky_relu(y, slope_);
+  }
+  std::shared_ptr<ConvBlockImpl> conv1, conv2;
+  std::shared_ptr<AvgPoolImpl> pool;
+  std::shared_ptr<ConvBlockImpl> projection;
+
+ private:
+  double slope_;
+};
+
+// StackedResidualBlocks: `blocks` holds n BasicBlockD; the first one carries the stage's stride.
+class StackedResidualBlocksImpl : public torch::nn::Module {
+ public:
+  StackedResidualBlocksImpl(const UNetConfig& c, int64_t n, int64_t in, int64_t out, const std::vector<int64_t>& kernel,
+                            const std::vector<int64_t>& first_stride) {
+    auto list = register_module("blocks", torch::nn::ModuleList());
+    for (int64_t i = 0; i < n; ++i) {
+      auto block = std::make_shared<BasicBlockImpl>(c, i == 0 ? in : out, out, kernel,
+                                                    i == 0 ? first_stride : std::vector<int64_t>(size_t(c.dims), 1));
+      list->push_back(block);
+      blocks.push_back(block);
+    }
+  }
+  at::Tensor forward(at::Tensor x) {
+    for (auto& block : blocks) x = block->forward(x);
+    return x;
+  }
+  std::vector<std::shared_ptr<BasicBlockImpl>> blocks;
+};
+
+// ResidualEncoder with pool_type='conv' and the default stem: "stem" is a StackedConvBlocks with one
+// conv (kernel of stage 0, stride 1) to stem_features(); "stages.S" is a StackedResidualBlocks (no
+// Sequential wrapper, unlike PlainConvEncoder). The skips are the stages' outputs (not the stem's).
+class ResidualEncoderImpl : public torch::nn::Module {
+ public:
+  explicit ResidualEncoderImpl(const UNetConfig& c) {
+    const std::vector<int64_t> ones(size_t(c.dims), 1);
+    stem = register_module("stem", std::make_shared<StackedConvBlocksImpl>(c, 1, c.in_channels, c.stem_features(),
+                                                                            c.kernel_sizes[0], ones));
+    auto stage_list = register_module("stages", torch::nn::ModuleList());
+    int64_t in = c.stem_features();
+    for (int s = 0; s < c.n_stages(); ++s) {
+      auto stage = std::make_shared<StackedResidualBlocksImpl>(c, c.n_blocks_per_stage[size_t(s)], in,
+                                                               c.features_per_stage[size_t(s)],
+                                                               c.kernel_sizes[size_t(s)], c.strides[size_t(s)]);
+      stage_list->push_back(stage);
+      stages.push_back(stage);
+      in = c.features_per_stage[size_t(s)];
+    }
+  }
+  std::vector<at::Tensor> forward(at::Tensor x) {
+    x = stem->forward(x);
+    std::vector<at::Tensor> skips;
+    for (auto& stage : stages) {
+      x = stage->forward(x);
+      skips.push_back(x);
+    }
+    return skips;
+  }
+  // nnU-Net's init_last_bn_before_add_to_0: each block's conv2 norm starts at weight 0, bias 0.
+  void zero_last_norms() {
+    torch::NoGradGuard no_grad;
+    for (auto& stage : stages)
+      for (auto& block : stage->blocks)
+        if (block->conv2->norm && block->conv2->norm->weight.defined()) {
+          block->conv2->norm->weight.zero_();
+          block->conv2->norm->bias.zero_();
+        }
+  }
+  std::shared_ptr<StackedConvBlocksImpl> stem;
+  std::vector<std::shared_ptr<StackedResidualBlocksImpl>> stages;
+};
+
 // UNetDecoder: stage s upsamples from encoder stage n-s to n-s-1, concatenates the skip, convolves.
 // PyTorch's decoder also holds the encoder (state_dict lists it again as decoder.encoder.*); it is
 // not registered here so optimizers see each parameter once, and state_dict(true) adds the aliases.
@@ -229,11 +353,20 @@ class DecoderImpl : public torch::nn::Module {
 class UNetImpl : public torch::nn::Module {
  public:
   explicit UNetImpl(const UNetConfig& c) : config(c) {
-    encoder = register_module("encoder", std::make_shared<EncoderImpl>(c));
+    if (c.is_residual()) {
+      residual_encoder = register_module("encoder", std::make_shared<ResidualEncoderImpl>(c));
+      residual_encoder->zero_last_norms();
+    } else {
+      encoder = register_module("encoder", std::make_shared<EncoderImpl>(c));
+    }
     decoder = register_module("decoder", std::make_shared<DecoderImpl>(c));
   }
+  std::vector<at::Tensor> encode(const at::Tensor& x) {
+    return residual_encoder ? residual_encoder->forward(x) : encoder->forward(x);
+  }
   UNetConfig config;
-  std::shared_ptr<EncoderImpl> encoder;
+  std::shared_ptr<EncoderImpl> encoder;                    // PlainConvEncoder, or
+  std::shared_ptr<ResidualEncoderImpl> residual_encoder;  // ResidualEncoder (both named "encoder")
   std::shared_ptr<DecoderImpl> decoder;
 };
 
@@ -265,9 +398,33 @@ void append_stacked(StateDict& out, const std::string& prefix, const detail::Sta
     append_block(out, prefix + "convs." + std::to_string(i) + ".", *stacked.convs[i], aliases);
 }
 
-void append_encoder(StateDict& out, const std::string& prefix, const detail::EncoderImpl& encoder, bool aliases) {
+void append_plain_encoder(StateDict& out, const std::string& prefix, const detail::EncoderImpl& encoder,
+                          bool aliases) {
   for (size_t s = 0; s < encoder.stages.size(); ++s)
     append_stacked(out, prefix + "stages." + std::to_string(s) + ".0.", *encoder.stages[s], aliases);
+}
+
+// BasicBlockD registers conv1, conv2, (nonlin2,) skip: its state_dict lists them in that order.
+void append_basic_block(StateDict& out, const std::string& prefix, const detail::BasicBlockImpl& block, bool aliases) {
+  append_block(out, prefix + "conv1.", *block.conv1, aliases);
+  append_block(out, prefix + "conv2.", *block.conv2, aliases);
+  if (block.projection) append_block(out, prefix + (block.pool ? "skip.1." : "skip.0."), *block.projection, aliases);
+}
+
+void append_residual_encoder(StateDict& out, const std::string& prefix, const detail::ResidualEncoderImpl& encoder,
+                             bool aliases) {
+  append_stacked(out, prefix + "stem.", *encoder.stem, aliases);
+  for (size_t s = 0; s < encoder.stages.size(); ++s)
+    for (size_t b = 0; b < encoder.stages[s]->blocks.size(); ++b)
+      append_basic_block(out, prefix + "stages." + std::to_string(s) + ".blocks." + std::to_string(b) + ".",
+                         *encoder.stages[s]->blocks[b], aliases);
+}
+
+void append_encoder(StateDict& out, const std::string& prefix, const UNetImpl& net, bool aliases) {
+  if (net.residual_encoder)
+    append_residual_encoder(out, prefix, *net.residual_encoder, aliases);
+  else
+    append_plain_encoder(out, prefix, *net.encoder, aliases);
 }
 
 std::string shape_text(at::IntArrayRef sizes) {
@@ -312,12 +469,12 @@ void check_input(const UNetConfig& c, const at::Tensor& x) {
 
 std::vector<at::Tensor> UNet::forward_all(const at::Tensor& x) {
   check_input(impl_->config, x);
-  return impl_->decoder->forward(impl_->encoder->forward(x), true);
+  return impl_->decoder->forward(impl_->encode(x), true);
 }
 
 at::Tensor UNet::forward(const at::Tensor& x) {
   check_input(impl_->config, x);
-  return impl_->decoder->forward(impl_->encoder->forward(x), false).front();
+  return impl_->decoder->forward(impl_->encode(x), false).front();
 }
 
 std::vector<at::Tensor> UNet::parameters() const { return impl_->parameters(); }
@@ -332,9 +489,9 @@ std::shared_ptr<torch::nn::Module> UNet::module() const { return impl_; }
 
 StateDict UNet::state_dict(bool with_aliases) const {
   StateDict out;
-  append_encoder(out, "encoder.", *impl_->encoder, with_aliases);
+  append_encoder(out, "encoder.", *impl_, with_aliases);
   const auto& decoder = *impl_->decoder;
-  if (with_aliases) append_encoder(out, "decoder.encoder.", *impl_->encoder, true);
+  if (with_aliases) append_encoder(out, "decoder.encoder.", *impl_, true);
   for (size_t s = 0; s < decoder.stages.size(); ++s)
     append_stacked(out, "decoder.stages." + std::to_string(s) + ".", *decoder.stages[s], with_aliases);
   for (size_t s = 0; s < decoder.transpconvs.size(); ++s)

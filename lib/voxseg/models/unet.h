@@ -24,8 +24,9 @@ namespace detail {
 class UNetImpl;
 }
 
-/// Native LibTorch U-Net with nnU-Net v2 PlainConvUNet's structure and parameter names
-/// (docs/model-bundles.md, "nnU-Net name mapping"), 2D or 3D. Parameters are float32; reduced
+/// Native LibTorch U-Net with the structure and parameter names of nnU-Net v2's PlainConvUNet or
+/// (config.encoder "residual") ResidualEncoderUNet (docs/model-bundles.md, "nnU-Net name mapping"),
+/// 2D or 3D. Parameters are float32; reduced
 /// precision runs through PrecisionScope (autocast) with transposed convolutions kept in float32.
 /// Weights start with nnU-Net's initialisation (He normal, a = 0.01; biases 0; norm weights 1).
 class UNet {
@@ -50,9 +51,9 @@ class UNet {
   c10::Device device() const;
 
   /// Parameters and buffers under nnU-Net names. with_aliases adds the entries PyTorch's
-  /// PlainConvUNet.state_dict() also has (`...all_modules.N...` and `decoder.encoder.*`), in PyTorch's
-  /// order, so the list equals PlainConvUNet().state_dict().keys() one to one. Tensors share storage
-  /// with the network.
+  /// PlainConvUNet / ResidualEncoderUNet state_dict() also has (`...all_modules.N...` and
+  /// `decoder.encoder.*`), in PyTorch's order, so the list equals the PyTorch network's
+  /// state_dict().keys() one to one. Tensors share storage with the network.
   StateDict state_dict(bool with_aliases = false) const;
 
   /// The underlying torch::nn::Module (for torch::save / torch::optim in torch-aware .cpp files).
@@ -62,7 +63,7 @@ class UNet {
   std::shared_ptr<detail::UNetImpl> impl_;
 };
 
-/// Copies `weights` into `net`, checking names and shapes. Accepts PlainConvUNet's alias entries
+/// Copies `weights` into `net`, checking names and shapes. Accepts PyTorch's alias entries
 /// (`all_modules.N`, `decoder.encoder.*`) in place of or besides the canonical ones. Throws
 /// Error(BadModel) "'<source>': ..." naming the first unknown, mis-shaped or missing parameter.
 void load_state_dict(UNet& net, const StateDict& weights, const std::string& source);

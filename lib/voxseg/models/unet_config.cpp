@@ -46,9 +46,9 @@ UNetConfig parse_unet_config(const Json& json, const std::string& path) {
   detail::require_object(json, path);
   detail::reject_unknown_members(
       json,
-      {"type", "dims", "in_channels", "num_classes", "features_per_stage", "kernel_sizes", "strides",
-       "n_conv_per_stage", "n_conv_per_stage_decoder", "conv_bias", "norm", "norm_eps", "norm_affine",
-       "negative_slope", "deep_supervision"},
+      {"type", "dims", "encoder", "in_channels", "num_classes", "features_per_stage", "kernel_sizes", "strides",
+       "n_conv_per_stage", "n_blocks_per_stage", "stem_channels", "n_conv_per_stage_decoder", "conv_bias", "norm",
+       "norm_eps", "norm_affine", "negative_slope", "deep_supervision"},
       path);
   const auto field = [&](std::string_view key) { return join_field(path, key); };
   const auto get = [&](std::string_view key) -> const Json& { return detail::require_member(json, key, path); };
@@ -69,12 +69,27 @@ UNetConfig parse_unet_config(const Json& json, const std::string& path) {
     if (c.dims != 2 && c.dims != 3)
       field_error(index_field(field("kernel_sizes"), 0), fmt::format("expected 2 or 3 axes, found {}", c.dims));
   }
+  if (const Json* v = json.find("encoder")) {
+    c.encoder = detail::read_string(*v, field("encoder"));
+    if (c.encoder != "plain" && c.encoder != "residual")
+      field_error(field("encoder"), fmt::format("expected \"plain\" or \"residual\", found \"{}\"", c.encoder));
+  }
   c.in_channels = detail::read_int(get("in_channels"), field("in_channels"));
   c.num_classes = detail::read_int(get("num_classes"), field("num_classes"));
   c.features_per_stage = detail::read_int_list(get("features_per_stage"), field("features_per_stage"));
   c.kernel_sizes = read_per_stage_axes(kernels, field("kernel_sizes"), c.dims);
   c.strides = read_per_stage_axes(get("strides"), field("strides"), c.dims);
-  c.n_conv_per_stage = detail::read_int_list(get("n_conv_per_stage"), field("n_conv_per_stage"));
+  // Each encoder has its own per-stage count; the other one's is refused rather than ignored.
+  const char* counts = c.is_residual() ? "n_blocks_per_stage" : "n_conv_per_stage";
+  const char* other = c.is_residual() ? "n_conv_per_stage" : "n_blocks_per_stage";
+  if (json.find(other))
+    field_error(field(other), fmt::format("not used by the {} encoder (it has {})", c.encoder, counts));
+  (c.is_residual() ? c.n_blocks_per_stage : c.n_conv_per_stage) = detail::read_int_list(get(counts), field(counts));
+  if (const Json* v = json.find("stem_channels")) {
+    if (!c.is_residual()) field_error(field("stem_channels"), "only the residual encoder has a stem");
+    c.stem_channels = detail::read_int(*v, field("stem_channels"));
+    if (c.stem_channels < 1) field_error(field("stem_channels"), "must be at least 1");
+  }
   c.n_conv_per_stage_decoder =
       detail::read_int_list(get("n_conv_per_stage_decoder"), field("n_conv_per_stage_decoder"));
   if (const Json* v = json.find("conv_bias")) c.conv_bias = detail::read_bool(*v, field("conv_bias"));
@@ -92,6 +107,8 @@ UNetConfig parse_unet_config(const Json& json, const std::string& path) {
 void check_unet_config(const UNetConfig& c, const std::string& path) {
   const auto field = [&](std::string_view key) { return join_field(path, key); };
   if (c.dims != 2 && c.dims != 3) field_error(field("dims"), fmt::format("expected 2 or 3, found {}", c.dims));
+  if (c.encoder != "plain" && c.encoder != "residual")
+    field_error(field("encoder"), fmt::format("expected \"plain\" or \"residual\", found \"{}\"", c.encoder));
   if (c.in_channels < 1) field_error(field("in_channels"), "must be at least 1");
   if (c.num_classes < 1) field_error(field("num_classes"), "must be at least 1");
   const size_t n = c.features_per_stage.size();
@@ -105,7 +122,15 @@ void check_unet_config(const UNetConfig& c, const std::string& path) {
   };
   check_stage_count(c.kernel_sizes.size(), "kernel_sizes", n);
   check_stage_count(c.strides.size(), "strides", n);
-  check_stage_count(c.n_conv_per_stage.size(), "n_conv_per_stage", n);
+  const std::vector<int64_t>& counts = c.is_residual() ? c.n_blocks_per_stage : c.n_conv_per_stage;
+  const std::string counts_key = c.is_residual() ? "n_blocks_per_stage" : "n_conv_per_stage";
+  const std::string other_key = c.is_residual() ? "n_conv_per_stage" : "n_blocks_per_stage";
+  if (!(c.is_residual() ? c.n_conv_per_stage : c.n_blocks_per_stage).empty())
+    field_error(field(other_key), fmt::format("not used by the {} encoder (it has {})", c.encoder, counts_key));
+  if (!c.is_residual() && c.stem_channels != 0)
+    field_error(field("stem_channels"), "only the residual encoder has a stem");
+  if (c.stem_channels < 0) field_error(field("stem_channels"), "must be at least 1 (or 0: features_per_stage[0])");
+  check_stage_count(counts.size(), counts_key, n);
   check_stage_count(c.n_conv_per_stage_decoder.size(), "n_conv_per_stage_decoder", n - 1);
   for (size_t s = 0; s < n; ++s) {
     const std::string kf = index_field(field("kernel_sizes"), s);
@@ -121,7 +146,7 @@ void check_unet_config(const UNetConfig& c, const std::string& path) {
       if (c.strides[s][size_t(a)] < 1)
         field_error(index_field(sf, size_t(a)), fmt::format("strides must be positive, found {}", c.strides[s][size_t(a)]));
     }
-    if (c.n_conv_per_stage[s] < 1) field_error(index_field(field("n_conv_per_stage"), s), "must be at least 1");
+    if (counts[s] < 1) field_error(index_field(field(counts_key), s), "must be at least 1");
   }
   for (size_t s = 0; s + 1 < n; ++s)
     if (c.n_conv_per_stage_decoder[s] < 1)
@@ -136,12 +161,18 @@ Json unet_config_to_json(const UNetConfig& c) {
   Json j = Json::object();
   j["type"] = "unet";
   j["dims"] = c.dims;
+  if (c.is_residual()) j["encoder"] = c.encoder;
   j["in_channels"] = c.in_channels;
   j["num_classes"] = c.num_classes;
   j["features_per_stage"] = ints_to_json(c.features_per_stage);
   j["kernel_sizes"] = axes_to_json(c.kernel_sizes);
   j["strides"] = axes_to_json(c.strides);
-  j["n_conv_per_stage"] = ints_to_json(c.n_conv_per_stage);
+  if (c.is_residual()) {
+    j["n_blocks_per_stage"] = ints_to_json(c.n_blocks_per_stage);
+    j["stem_channels"] = c.stem_features();
+  } else {
+    j["n_conv_per_stage"] = ints_to_json(c.n_conv_per_stage);
+  }
   j["n_conv_per_stage_decoder"] = ints_to_json(c.n_conv_per_stage_decoder);
   j["conv_bias"] = c.conv_bias;
   j["norm"] = c.norm;

@@ -59,16 +59,16 @@ if ! voxseg --version | grep -q "CUDA built"; then
 fi
 [ ! -e "$WORK/x" ] || [ -z "$(ls -A "$WORK/x")" ] || fail "a refused run left outputs"
 
-# A ResidualEncoderUNet plan and a legacy (pre-zip) checkpoint are named, not crashed on.
-bad="$WORK/bad/nnUNetTrainer__nnUNetResEncUNetMPlans__3d_fullres"
+# A plan with a custom network class and a legacy (pre-zip) checkpoint are named, not crashed on.
+bad="$WORK/bad/nnUNetTrainer__MyLabPlans__3d_fullres"
 mkdir -p "$bad/fold_0"
 cp "$folder/dataset.json" "$bad/"
 cp "$folder/fold_0/checkpoint_final.pth" "$bad/fold_0/"
-sed 's/unet\.PlainConvUNet/residual_unet.ResidualEncoderUNet/; s/"n_conv_per_stage"/"n_blocks_per_stage"/' \
+sed 's/dynamic_network_architectures\.architectures\.unet\.PlainConvUNet/my_lab.networks.AttentionGatedUNet/' \
   "$folder/plans.json" >"$bad/plans.json"
 expect_exit 4 voxseg predict --nnunet "$bad" "$WORK/imagesTs" -o "$WORK/x"
 expect_one_line_error
-expect_stderr "ResidualEncoderUNet"
+expect_stderr "AttentionGatedUNet"
 legacy="$WORK/legacy/nnUNetTrainer__nnUNetPlans__3d_fullres"
 mkdir -p "$legacy/fold_0"
 cp "$folder/plans.json" "$folder/dataset.json" "$legacy/"

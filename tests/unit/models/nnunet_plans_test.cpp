@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,8 +20,10 @@ namespace fs = std::filesystem;
 // The structure of an nnU-Net v2 plans.json as nnUNetv2_plan_and_preprocess writes it for a
 // two-channel CT/MR dataset: 2d, 3d_lowres -> 3d_cascade_fullres (inherits 3d_fullres), 3d_fullres,
 // and a user configuration inheriting from 3d_fullres. Axes transposed (transpose_forward 2,0,1).
-Json make_plans() {
-  auto arch = [](int dims, int stages, const std::string& cls = "PlainConvUNet") {
+// cls "ResidualEncoderUNet" writes the architecture as the ResEnc planner (nnUNetPlannerResEncM)
+// does: n_blocks_per_stage 1, 3, 4, 6, 6, 6, ... and one conv per decoder stage.
+Json make_plans(const std::string& cls = "PlainConvUNet") {
+  auto arch = [&cls](int dims, int stages) {
     Json kwargs = Json::object();
     kwargs["n_stages"] = stages;
     Json features = Json::array(), kernels = Json::array(), strides = Json::array(), convs = Json::array(),
@@ -34,8 +37,10 @@ Json make_plans() {
       }
       kernels.push_back(k);
       strides.push_back(st);
-      convs.push_back(2);
-      if (s + 1 < stages) dec.push_back(2);
+      const bool resenc = cls == "ResidualEncoderUNet";
+      const int resenc_blocks[] = {1, 3, 4, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6};  // the planner's table
+      convs.push_back(resenc ? resenc_blocks[s] : 2);
+      if (s + 1 < stages) dec.push_back(resenc ? 1 : 2);
     }
     kwargs["features_per_stage"] = features;
     kwargs["conv_op"] = dims == 2 ? "torch.nn.modules.conv.Conv2d" : "torch.nn.modules.conv.Conv3d";
@@ -53,8 +58,7 @@ Json make_plans() {
     kwargs["nonlin"] = "torch.nn.LeakyReLU";
     kwargs["nonlin_kwargs"]["inplace"] = true;
     Json a = Json::object();
-    a["network_class_name"] = "dynamic_network_architectures.architectures." +
-                              std::string(cls == "PlainConvUNet" ? "unet." : "residual_unet.") + cls;
+    a["network_class_name"] = "dynamic_network_architectures.architectures.unet." + cls;
     a["arch_kwargs"] = kwargs;
     Json imports = Json::array();
     for (const char* k : {"conv_op", "norm_op", "dropout_op", "nonlin"}) imports.push_back(k);
@@ -99,7 +103,7 @@ Json make_plans() {
   };
   Json plans = Json::object();
   plans["dataset_name"] = "Dataset042_Liver";
-  plans["plans_name"] = "nnUNetPlans";
+  plans["plans_name"] = cls == "PlainConvUNet" ? "nnUNetPlans" : "nnUNetResEncUNetMPlans";
   plans["original_median_spacing_after_transp"] = Json::array();
   plans["image_reader_writer"] = "SimpleITKIO";
   Json fwd = Json::array(), bwd = Json::array();
@@ -253,13 +257,72 @@ TEST(NnunetPlans, MapsPlainConvUNetToTheNativeUNet) {
   EXPECT_EQ(u2.features_per_stage.back(), 512);
 }
 
+TEST(NnunetPlans, MapsResidualEncoderUNetOfTheResEncPresets) {
+  const Plans p = parse_plans(make_plans("ResidualEncoderUNet"), "plans.json");
+  const DatasetInfo d = parse_dataset_json(make_dataset(), "dataset.json");
+  const Configuration full = p.configuration("3d_fullres");
+  EXPECT_EQ(full.network_short_name(), "ResidualEncoderUNet");
+  const UNetConfig u = to_unet_config(full, d);
+  EXPECT_EQ(u.encoder, "residual");
+  EXPECT_EQ(u.dims, 3);
+  EXPECT_EQ(u.in_channels, 2);
+  EXPECT_EQ(u.num_classes, 3);
+  EXPECT_EQ(u.features_per_stage, (std::vector<int64_t>{32, 64, 128, 256, 320, 320}));
+  EXPECT_EQ(u.kernel_sizes[0], (std::vector<int64_t>{1, 3, 3}));
+  EXPECT_EQ(u.strides[1], (std::vector<int64_t>{1, 2, 2}));
+  EXPECT_EQ(u.n_blocks_per_stage, (std::vector<int64_t>{1, 3, 4, 6, 6, 6}));
+  EXPECT_TRUE(u.n_conv_per_stage.empty());
+  EXPECT_EQ(u.n_conv_per_stage_decoder, (std::vector<int64_t>{1, 1, 1, 1, 1}));
+  EXPECT_EQ(u.stem_features(), 32);  // stem_channels absent: features_per_stage[0]
+  EXPECT_TRUE(u.conv_bias);
+  EXPECT_EQ(u.norm, "instance");
+  EXPECT_TRUE(u.norm_affine);
+  EXPECT_EQ(u.negative_slope, 0.01);  // nonlin_kwargs {"inplace": true}: torch's default slope
+  const UNetConfig u2 = to_unet_config(p.configuration("2d"), d);
+  EXPECT_EQ(u2.dims, 2);
+  EXPECT_EQ(u2.n_blocks_per_stage, (std::vector<int64_t>{1, 3, 4, 6, 6, 6, 6}));
+  EXPECT_EQ(to_unet_config(p.configuration("3d_cascade_fullres"), d).in_channels, 4);
+  // The JSON form round-trips (what a bundle's model.json would hold).
+  EXPECT_EQ(unet_config_to_json(parse_unet_config(unet_config_to_json(u))).dump(), unet_config_to_json(u).dump());
+
+  // Optional kwargs of ResidualEncoderUNet: stem_channels, block (BasicBlockD only), bottleneck_channels.
+  Json plans = make_plans("ResidualEncoderUNet");
+  Json& k = plans["configurations"]["3d_fullres"]["architecture"]["arch_kwargs"];
+  k["stem_channels"] = 24;
+  k["block"] = "dynamic_network_architectures.building_blocks.residual.BasicBlockD";
+  k["bottleneck_channels"] = nullptr;
+  const UNetConfig stem = to_unet_config(parse_plans(plans, "p").configuration("3d_fullres"), d);
+  EXPECT_EQ(stem.stem_channels, 24);
+  k["block"] = "dynamic_network_architectures.building_blocks.residual.BottleneckD";
+  std::string m = bad_model_message([&] { to_unet_config(parse_plans(plans, "p").configuration("3d_fullres"), d); });
+  EXPECT_NE(m.find("arch_kwargs.block"), std::string::npos) << m;
+  EXPECT_NE(m.find("BottleneckD"), std::string::npos) << m;
+  // PlainConvUNet's kwargs are not ResidualEncoderUNet's (and the reverse): named, not ignored.
+  plans = make_plans("ResidualEncoderUNet");
+  plans["configurations"]["3d_fullres"]["architecture"]["arch_kwargs"]["n_conv_per_stage"] = 2;
+  m = bad_model_message([&] { to_unet_config(parse_plans(plans, "p").configuration("3d_fullres"), d); });
+  EXPECT_NE(m.find("n_conv_per_stage"), std::string::npos) << m;
+  plans = make_plans("ResidualEncoderUNet");
+  plans["configurations"]["3d_fullres"]["architecture"]["arch_kwargs"]["nonlin_first"] = false;
+  m = bad_model_message([&] { to_unet_config(parse_plans(plans, "p").configuration("3d_fullres"), d); });
+  EXPECT_NE(m.find("nonlin_first"), std::string::npos) << m;
+  plans = make_plans();
+  plans["configurations"]["3d_fullres"]["architecture"]["arch_kwargs"]["stem_channels"] = 32;
+  m = bad_model_message([&] { to_unet_config(parse_plans(plans, "p").configuration("3d_fullres"), d); });
+  EXPECT_NE(m.find("stem_channels"), std::string::npos) << m;
+  plans = make_plans("ResidualEncoderUNet");
+  plans["configurations"]["3d_fullres"]["architecture"]["arch_kwargs"]["n_blocks_per_stage"] = Json::parse("[1, 3]");
+  m = bad_model_message([&] { to_unet_config(parse_plans(plans, "p").configuration("3d_fullres"), d); });
+  EXPECT_NE(m.find("n_blocks_per_stage"), std::string::npos) << m;
+}
+
 TEST(NnunetPlans, NamesUnsupportedArchitectures) {
   Json plans = make_plans();
   Json& kwargs = plans["configurations"]["3d_fullres"]["architecture"];
-  kwargs["network_class_name"] = "dynamic_network_architectures.architectures.residual_unet.ResidualEncoderUNet";
+  kwargs["network_class_name"] = "my_lab.networks.AttentionGatedUNet";
   const Plans p = parse_plans(plans, "plans.json");
   const DatasetInfo d = parse_dataset_json(make_dataset(), "dataset.json");
-  EXPECT_NE(bad_model_message([&] { to_unet_config(p.configuration("3d_fullres"), d); }).find("ResidualEncoderUNet"),
+  EXPECT_NE(bad_model_message([&] { to_unet_config(p.configuration("3d_fullres"), d); }).find("AttentionGatedUNet"),
             std::string::npos);
 
   plans = make_plans();
@@ -293,6 +356,30 @@ TEST(NnunetPlans, RebuildsTheArchitectureOfOldPlans) {
   const DatasetInfo d = parse_dataset_json(make_dataset(), "dataset.json");
   const UNetConfig from_old = to_unet_config(parse_plans(plans, "p").configuration("3d_fullres"), d);
   const UNetConfig from_new = to_unet_config(parse_plans(make_plans(), "p").configuration("3d_fullres"), d);
+  EXPECT_EQ(unet_config_to_json(from_old).dump(), unet_config_to_json(from_new).dump());
+}
+
+TEST(NnunetPlans, RebuildsTheResidualEncoderArchitectureOfOldPlans) {
+  Json plans = make_plans("ResidualEncoderUNet");
+  Json& c = plans["configurations"]["3d_fullres"];
+  Json arch = c["architecture"];
+  Json old = Json::object();
+  for (const auto& [k, v] : c.as_object()) {
+    if (k != "architecture") old[k] = v;
+  }
+  old["UNet_class_name"] = "ResidualEncoderUNet";
+  old["UNet_base_num_features"] = 32;
+  old["unet_max_num_features"] = 320;
+  old["n_conv_per_stage_encoder"] = arch["arch_kwargs"]["n_blocks_per_stage"];
+  old["n_conv_per_stage_decoder"] = arch["arch_kwargs"]["n_conv_per_stage_decoder"];
+  old["conv_kernel_sizes"] = arch["arch_kwargs"]["kernel_sizes"];
+  old["pool_op_kernel_sizes"] = arch["arch_kwargs"]["strides"];
+  c = old;
+  const DatasetInfo d = parse_dataset_json(make_dataset(), "dataset.json");
+  const UNetConfig from_old = to_unet_config(parse_plans(plans, "p").configuration("3d_fullres"), d);
+  const UNetConfig from_new =
+      to_unet_config(parse_plans(make_plans("ResidualEncoderUNet"), "p").configuration("3d_fullres"), d);
+  EXPECT_EQ(from_old.encoder, "residual");
   EXPECT_EQ(unet_config_to_json(from_old).dump(), unet_config_to_json(from_new).dump());
 }
 
@@ -446,6 +533,41 @@ TEST(NnunetEndToEnd, PlansAndCheckpointRunLikePyTorch) {
   const at::Tensor out = net.forward(ref.io.at("input"));
   EXPECT_LT(test::max_abs_diff(out, ref.io.at("output")), 1e-4);
   EXPECT_GT(ref.io.at("output").abs().max().item<double>(), 0.1);
+}
+
+// The same with a ResEnc plans.json (nnUNetResEncUNetMPlans structure, scaled down): plans ->
+// UNetConfig (residual encoder) -> PyTorch ResidualEncoderUNet checkpoint -> voxseg's U-Net.
+TEST(NnunetEndToEnd, ResEncPlansAndCheckpointRunLikePyTorch) {
+  VOXSEG_REQUIRE_PYTHON_TORCH();
+  Json plans = make_plans("ResidualEncoderUNet");
+  Json& tiny = plans["configurations"]["3d_tiny"];
+  tiny["inherits_from"] = "3d_fullres";
+  tiny["patch_size"] = Json::parse("[4, 16, 24]");
+  Json kwargs = plans["configurations"]["3d_fullres"]["architecture"]["arch_kwargs"];
+  kwargs["n_stages"] = 4;
+  kwargs["features_per_stage"] = Json::parse("[4, 8, 16, 16]");
+  kwargs["kernel_sizes"] = Json::parse("[[1, 3, 3], [3, 3, 3], [3, 3, 3], [3, 3, 3]]");
+  kwargs["strides"] = Json::parse("[[1, 1, 1], [1, 2, 2], [2, 2, 2], [1, 2, 2]]");
+  kwargs["n_blocks_per_stage"] = Json::parse("[1, 3, 4, 2]");
+  kwargs["n_conv_per_stage_decoder"] = Json::parse("[1, 1, 1]");
+  tiny["architecture"] = plans["configurations"]["3d_fullres"]["architecture"];
+  tiny["architecture"]["arch_kwargs"] = kwargs;
+  const Plans p = parse_plans(plans, "plans.json");
+  const UNetConfig config = to_unet_config(p.configuration("3d_tiny"), parse_dataset_json(make_dataset(), "d"));
+  ASSERT_EQ(config.encoder, "residual");
+
+  const auto ref = test::make_reference(config, test::scratch_dir("nnunet_resenc_e2e"), 9, {1, 2, 4, 16, 24});
+  const TrainedCheckpoint ck = read_checkpoint((ref.dir / "checkpoint_final.pth").string());
+  EXPECT_EQ(ck.weights.size(), ref.keys.size());
+  UNet net(config);
+  load_state_dict(net, ck.weights, "checkpoint_final.pth");
+  net.train(false);
+  torch::NoGradGuard no_grad;
+  const at::Tensor out = net.forward(ref.io.at("input"));
+  const double diff = test::max_abs_diff(out, ref.io.at("output"));
+  EXPECT_LT(diff, 1e-4);
+  EXPECT_GT(ref.io.at("output").abs().max().item<double>(), 0.1);
+  std::printf("ResEnc plans end to end: max |voxseg - PyTorch| = %.3g\n", diff);
 }
 
 }  // namespace

@@ -108,6 +108,44 @@ inline UNetConfig batchnorm_2d_config() {
   return c;
 }
 
+/// A 3D anisotropic ResidualEncoderUNet (nnU-Net ResEnc structure, scaled down): stem to 4 channels,
+/// stage 0 without skip module, strided stages with pool + projection (channels change) and pool only
+/// (stage 3: 16 -> 16, stride [1, 2, 2]).
+inline UNetConfig residual_3d_config() {
+  UNetConfig c;
+  c.dims = 3;
+  c.encoder = "residual";
+  c.in_channels = 1;
+  c.num_classes = 3;
+  c.features_per_stage = {4, 8, 16, 16};
+  c.kernel_sizes = {{1, 3, 3}, {3, 3, 3}, {3, 3, 3}, {3, 3, 3}};
+  c.strides = {{1, 1, 1}, {1, 2, 2}, {2, 2, 2}, {1, 2, 2}};
+  c.n_blocks_per_stage = {1, 3, 2, 2};
+  c.n_conv_per_stage_decoder = {1, 1, 1};
+  c.norm = "instance";
+  return c;
+}
+
+/// A 2D ResidualEncoderUNet with batch norm, no conv bias and a stem narrower than stage 0
+/// (stage 0's first block projects without pooling: "skip.0" is the 1x1 conv).
+inline UNetConfig residual_2d_config() {
+  UNetConfig c;
+  c.dims = 2;
+  c.encoder = "residual";
+  c.in_channels = 2;
+  c.num_classes = 2;
+  c.features_per_stage = {4, 8, 8, 16};
+  c.kernel_sizes = {{3, 3}, {3, 3}, {3, 3}, {3, 3}};
+  c.strides = {{1, 1}, {2, 2}, {2, 1}, {2, 2}};
+  c.n_blocks_per_stage = {1, 2, 2, 1};
+  c.stem_channels = 3;
+  c.n_conv_per_stage_decoder = {2, 1, 1};
+  c.conv_bias = false;
+  c.norm = "batch";
+  c.norm_eps = 1e-3;
+  return c;
+}
+
 /// Runs `f` and returns the voxseg::Error it throws (fails the test when it throws nothing).
 template <typename F>
 Error capture_error(F&& f) {

@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <tuple>
+
 #include "test_support.h"
 #include "voxseg/models/unet.h"
 #include "voxseg/models/unet_config.h"
@@ -14,6 +18,13 @@ using test::max_abs_diff;
 std::vector<std::string> keys_of(const StateDict& sd) {
   std::vector<std::string> out;
   for (const auto& [name, tensor] : sd) out.push_back(name + " " + test::shape_text(tensor.sizes()));
+  return out;
+}
+
+Json without(const Json& object, const std::string& key) {
+  Json out = Json::object();
+  for (const auto& [k, v] : object.as_object())
+    if (k != key) out[k] = v;
   return out;
 }
 
@@ -101,6 +112,92 @@ TEST(UNetForward, DeepSupervisionHeadsMatchPyTorchInOrder) {
   // Full resolution first; the second head is at the first stride's resolution ([1,2,2]).
   EXPECT_EQ(heads[0].sizes(), (std::vector<int64_t>{1, 3, 8, 16, 16}));
   EXPECT_EQ(heads[1].sizes(), (std::vector<int64_t>{1, 3, 8, 8, 8}));
+}
+
+// ResidualEncoderUNet (nnU-Net's ResEnc presets): names, shapes and logits against the PyTorch
+// reference in make_unet_fixture.py.
+TEST(UNetStateDict, NamesAndShapesEqualPyTorchResidualEncoderUNet) {
+  VOXSEG_REQUIRE_PYTHON_TORCH();
+  for (const auto& [name, config, shape] :
+       {std::tuple{"resnames3d", test::residual_3d_config(), std::vector<int64_t>{1, 1, 2, 16, 16}},
+        std::tuple{"resnames2d", test::residual_2d_config(), std::vector<int64_t>{1, 2, 16, 8}}}) {
+    const auto ref = test::make_reference(config, test::scratch_dir(name), 7, shape);
+    UNet net(config);
+    EXPECT_EQ(keys_of(net.state_dict(true)), ref.keys) << name;
+    // Canonical names are what the LibTorch module registers (write_weights, optimizers).
+    std::vector<std::string> registered, canonical;
+    for (const auto& p : net.module()->named_parameters(true)) registered.push_back(p.key());
+    for (const auto& b : net.module()->named_buffers(true)) registered.push_back(b.key());
+    for (const auto& [key, tensor] : net.state_dict(false)) canonical.push_back(key);
+    std::sort(registered.begin(), registered.end());
+    std::sort(canonical.begin(), canonical.end());
+    EXPECT_EQ(registered, canonical) << name;
+  }
+}
+
+TEST(UNetForward, ResidualEncoder3DAnisotropicMatchesPyTorch) {
+  VOXSEG_REQUIRE_PYTHON_TORCH();
+  const auto config = test::residual_3d_config();
+  const auto ref = test::make_reference(config, test::scratch_dir("resfwd3d"), 8, {2, 1, 4, 16, 24});
+  UNet net(config);
+  load_state_dict(net, ref.weights, "weights.pth");
+  net.train(false);
+  torch::NoGradGuard no_grad;
+  const at::Tensor out = net.forward(ref.io.at("input"));
+  ASSERT_EQ(out.sizes(), ref.io.at("output").sizes());
+  const double diff = max_abs_diff(out, ref.io.at("output"));
+  EXPECT_LT(diff, 1e-4);
+  EXPECT_GT(ref.io.at("output").abs().max().item<double>(), 0.1);
+  std::printf("ResEnc 3D: max |voxseg - PyTorch| = %.3g\n", diff);
+  const auto heads = net.forward_all(ref.io.at("input"));
+  ASSERT_EQ(heads.size(), size_t(config.n_stages() - 1));
+  for (size_t i = 0; i < heads.size(); ++i)
+    EXPECT_LT(max_abs_diff(heads[i], ref.io.at("ds" + std::to_string(i))), 1e-4) << "head " << i;
+}
+
+TEST(UNetForward, ResidualEncoder2DBatchNormMatchesPyTorch) {
+  VOXSEG_REQUIRE_PYTHON_TORCH();
+  const auto config = test::residual_2d_config();
+  const auto ref = test::make_reference(config, test::scratch_dir("resfwd2d"), 9, {3, 2, 32, 16});
+  UNet net(config);
+  load_state_dict(net, ref.weights, "weights.pth");
+  net.train(false);
+  torch::NoGradGuard no_grad;
+  const double diff = max_abs_diff(net.forward(ref.io.at("input")), ref.io.at("output"));
+  EXPECT_LT(diff, 1e-4);
+  EXPECT_GT(ref.io.at("output").abs().max().item<double>(), 0.1);
+  std::printf("ResEnc 2D: max |voxseg - PyTorch| = %.3g\n", diff);
+}
+
+TEST(UNetWeights, ResidualEncoderWriteThenReadRoundTrips) {
+  const auto dir = test::scratch_dir("resroundtrip");
+  torch::manual_seed(4);
+  UNet net(test::residual_2d_config());
+  // Fresh residual blocks start as nnU-Net's do: the norm before the addition has weight 0.
+  for (const auto& [name, tensor] : net.state_dict(false)) {
+    if (name.find(".conv2.norm.weight") != std::string::npos) {
+      EXPECT_EQ(tensor.abs().max().item<double>(), 0.0) << name;
+    }
+  }
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : net.parameters()) p.normal_();
+  }
+  write_weights(net, dir / "weights.pt", false);
+  UNet copy(test::residual_2d_config());
+  load_state_dict(copy, read_weights(dir / "weights.pt"), "weights.pt");
+  net.train(false);
+  copy.train(false);
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn({1, 2, 16, 16});
+  EXPECT_EQ(max_abs_diff(net.forward(x), copy.forward(x)), 0.0);
+  // The residual encoder runs under bf16 autocast too.
+  at::Tensor bf16;
+  {
+    PrecisionScope scope(Precision::BF16, c10::Device(c10::kCPU));
+    ASSERT_NO_THROW(bf16 = net.forward(x));
+  }
+  EXPECT_EQ(bf16.sizes(), x.sizes());
 }
 
 TEST(UNetPrecision, Bf16ForwardIsCloseToFp32AndTransposedConvsDoNotThrow) {
@@ -271,6 +368,57 @@ TEST(UNetConfigJson, RoundTripsAndNamesBadFields) {
       ADD_FAILURE() << "accepted a bad " << c.field;
     } catch (const std::invalid_argument& e) {
       EXPECT_EQ(std::string(e.what()).rfind("field '" + c.field + "'", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(UNetConfigJson, ResidualEncoderRoundTripsAndNamesBadFields) {
+  const auto config = test::residual_2d_config();
+  const Json json = unet_config_to_json(config);
+  EXPECT_EQ(json.find("encoder")->as_string(), "residual");
+  EXPECT_EQ(json.find("stem_channels")->as_int(), 3);
+  EXPECT_EQ(json.find("n_conv_per_stage"), nullptr);
+  const UNetConfig back = parse_unet_config(json);
+  EXPECT_EQ(back.n_blocks_per_stage, config.n_blocks_per_stage);
+  EXPECT_EQ(unet_config_to_json(back).dump(), json.dump());
+  // A plain U-Net's JSON has none of the residual fields (bundles written before them are unchanged).
+  const Json plain = unet_config_to_json(test::anisotropic_3d_config());
+  for (const char* key : {"encoder", "n_blocks_per_stage", "stem_channels"}) EXPECT_EQ(plain.find(key), nullptr) << key;
+  // stem_channels absent: the stem has features_per_stage[0] channels.
+  const Json no_stem = without(json, "stem_channels");
+  EXPECT_EQ(parse_unet_config(no_stem).stem_features(), 4);
+
+  struct Case {
+    std::function<void(Json&)> mutate;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {[](Json& j) { j["encoder"] = "resnet"; }, "architecture.encoder"},
+      {[](Json& j) { j["n_conv_per_stage"] = Json::parse("[2, 2, 2, 2]"); }, "architecture.n_conv_per_stage"},
+      {[](Json& j) { j = without(j, "n_blocks_per_stage"); }, "architecture.n_blocks_per_stage"},
+      {[](Json& j) { j["n_blocks_per_stage"].push_back(1); }, "architecture.n_blocks_per_stage"},
+      {[](Json& j) { j["n_blocks_per_stage"].as_array()[2] = 0; }, "architecture.n_blocks_per_stage[2]"},
+      {[](Json& j) { j["stem_channels"] = 0; }, "architecture.stem_channels"},
+  };
+  for (const auto& c : cases) {
+    Json bad = json;
+    c.mutate(bad);
+    try {
+      parse_unet_config(bad);
+      ADD_FAILURE() << "accepted a bad " << c.field;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("field '" + c.field + "'", 0), 0u) << e.what();
+    }
+  }
+  // And the plain encoder refuses the residual fields.
+  for (const char* key : {"n_blocks_per_stage", "stem_channels"}) {
+    Json bad = plain;
+    bad[key] = key == std::string("stem_channels") ? Json(4) : Json::parse("[1, 1, 1]");
+    try {
+      parse_unet_config(bad);
+      ADD_FAILURE() << "plain encoder accepted " << key;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(std::string("field 'architecture.") + key + "'", 0), 0u) << e.what();
     }
   }
 }
