@@ -204,13 +204,44 @@ at::Tensor resample_to_shape(const at::Tensor& data, const std::array<int64_t, 3
                              const std::array<int, 3>& orders) {
   const int64_t first = data.dim() - 3;
   at::Tensor out = data.to(at::kFloat);
-  // Shrinking axes first keeps the intermediate small; the result is the same tensor product.
+  // skimage's resize (which nnU-Net calls) clips its output to the input's value range, so cubic
+  // overshoot at sharp edges (e.g. the clipped air/bone plateaus of CT) never leaves it. nnU-Net resizes
+  // each channel whole, or, with a separate axis, each slice along that axis (clipped to the slice's own
+  // range) before interpolating along it: the same order of operations here.
+  int separate = -1;
+  if (orders[0] != orders[1] || orders[1] != orders[2])
+    for (int a = 0; a < 3; ++a)
+      if (orders[size_t(a)] != orders[size_t((a + 1) % 3)] && orders[size_t(a)] != orders[size_t((a + 2) % 3)])
+        separate = a;
   std::array<int, 3> axes{0, 1, 2};
+  // Shrinking axes first keeps the intermediate small; the result is the same tensor product.
   std::stable_sort(axes.begin(), axes.end(), [&](int a, int b) {
     return double(new_shape[size_t(a)]) / double(data.size(first + a)) <
            double(new_shape[size_t(b)]) / double(data.size(first + b));
   });
-  for (int a : axes) out = resample_axis(out, first + a, new_shape[size_t(a)], orders[size_t(a)]);
+  if (separate >= 0) {  // the separate axis last, after the in-plane clip
+    std::stable_partition(axes.begin(), axes.end(), [&](int a) { return a != separate; });
+  }
+  const bool overshoots = std::any_of(axes.begin(), axes.end(), [&](int a) {
+    return a != separate && orders[size_t(a)] > 1 && new_shape[size_t(a)] != data.size(first + a);
+  });
+  // Value range per channel (first dims) or per channel and slice along the separate axis.
+  at::Tensor lo, hi;
+  if (overshoots) {
+    std::vector<int64_t> reduce;
+    for (int a = 0; a < 3; ++a)
+      if (a != separate) reduce.push_back(first + a);
+    lo = out.amin(reduce, /*keepdim=*/true);
+    hi = out.amax(reduce, /*keepdim=*/true);
+  }
+  for (int a : axes) {
+    if (a == separate && overshoots) {
+      out = out.clamp(lo, hi);
+      lo = hi = at::Tensor();
+    }
+    out = resample_axis(out, first + a, new_shape[size_t(a)], orders[size_t(a)]);
+  }
+  if (lo.defined()) out = out.clamp(lo, hi);
   return out.contiguous();
 }
 

@@ -108,14 +108,46 @@ TEST(Resample, AnisotropicRuleIsNearestOutOfPlane) {
   for (int64_t z = 0; z < 10; ++z) EXPECT_TRUE(torch::equal(out[0][z], x[0][taps[size_t(z)].i0])) << z;
 }
 
-TEST(Resample, MatchesScipyZoomOrder3ModeNearestGridMode) {
+// skimage.transform.resize(order=3, mode='edge', anti_aliasing=False), which nnU-Net calls, is scipy's
+// zoom in grid mode clipped to the input's value range.
+TEST(Resample, MatchesSkimageResizeOrder3ScipyZoomClippedToTheInputRange) {
   torch::manual_seed(3);
   const at::Tensor x = torch::rand({7, 11, 9}, torch::kFloat) * 100;
   const at::Tensor ours = resample_to_shape(x, {13, 6, 9}, {3, 3, 3});
   const at::Tensor ref = scipy_reference(
-      x, "out = ndi.zoom(x, (13/7, 6/11, 1.0), order=3, mode='nearest', grid_mode=True)", {13, 6, 9});
+      x, "out = np.clip(ndi.zoom(x, (13/7, 6/11, 1.0), order=3, mode='nearest', grid_mode=True), x.min(), x.max())",
+      {13, 6, 9});
   if (!ref.defined()) GTEST_SKIP() << "Debian's /usr/bin/python3 with scipy is not available for the cross-check";
   EXPECT_LT((ours - ref).abs().max().item<float>(), 2e-3);  // float32 between axis passes vs scipy's float64
+}
+
+TEST(Resample, CubicOvershootIsClippedPerChannelOrPerSliceAlongTheSeparateAxis) {
+  // A step 0 -> 100 shrunk with cubic splines overshoots below 0 and above 100 unclipped.
+  at::Tensor step = torch::zeros({2, 1, 1, 12});
+  step.narrow(3, 6, 6).fill_(100);
+  step[1] = step[1] * 0.5 + 10;  // second channel: 10 .. 60
+  const at::Tensor raw = resample_axis(step, 3, 7, 3);
+  ASSERT_LT(raw[0].min().item<float>(), -0.05f);
+  ASSERT_GT(raw[0].max().item<float>(), 100.05f);
+  const at::Tensor out = resample_to_shape(step, {1, 1, 7}, {3, 3, 3});
+  EXPECT_GE(out[0].min().item<float>(), 0.0f);
+  EXPECT_LE(out[0].max().item<float>(), 100.0f);
+  EXPECT_GE(out[1].min().item<float>(), 10.0f);
+  EXPECT_LE(out[1].max().item<float>(), 60.0f);
+  EXPECT_FLOAT_EQ(out[1].max().item<float>(), 60.0f);  // the overshoot saturates at the channel's own max
+
+  // Separate z (orders 0, 3, 3): each slice is resized in-plane and clipped to its own range, then
+  // picked by nearest neighbour, as nnU-Net's per-slice resize does.
+  at::Tensor slices = torch::zeros({2, 1, 12});
+  slices[0].narrow(1, 6, 6).fill_(10);       // slice 0: 0 .. 10
+  slices[1].fill_(50).narrow(1, 6, 6).fill_(100);  // slice 1: 50 .. 100
+  const at::Tensor sep = resample_to_shape(slices, {4, 1, 7}, {0, 3, 3});
+  for (int64_t z = 0; z < 4; ++z) {
+    const float lo = z < 2 ? 0.0f : 50.0f, hi = z < 2 ? 10.0f : 100.0f;
+    EXPECT_GE(sep[z].min().item<float>(), lo) << z;
+    EXPECT_LE(sep[z].max().item<float>(), hi) << z;
+    EXPECT_FLOAT_EQ(sep[z].max().item<float>(), hi) << z;
+  }
 }
 
 TEST(Resample, MatchesScipyZoomOrder1) {
