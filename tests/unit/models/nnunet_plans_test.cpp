@@ -337,50 +337,37 @@ TEST(NnunetPlans, NamesUnsupportedArchitectures) {
             std::string::npos);
 }
 
-TEST(NnunetPlans, RebuildsTheArchitectureOfOldPlans) {
-  Json plans = make_plans();
+// The 3d_fullres configuration of make_plans(cls) rewritten as plans before nnU-Net v2.2 stored it
+// (no "architecture": class name, base/max features, kernel and pool sizes at the top level).
+Json old_style_plans(const std::string& cls, const char* count_kwarg) {
+  Json plans = make_plans(cls);
   Json& c = plans["configurations"]["3d_fullres"];
-  Json arch = c["architecture"];
+  const Json kwargs = c["architecture"]["arch_kwargs"];
   Json old = Json::object();
   for (const auto& [k, v] : c.as_object()) {
     if (k != "architecture") old[k] = v;
   }
-  old["UNet_class_name"] = "PlainConvUNet";
+  old["UNet_class_name"] = cls;
   old["UNet_base_num_features"] = 32;
   old["unet_max_num_features"] = 320;
-  old["n_conv_per_stage_encoder"] = arch["arch_kwargs"]["n_conv_per_stage"];
-  old["n_conv_per_stage_decoder"] = arch["arch_kwargs"]["n_conv_per_stage_decoder"];
-  old["conv_kernel_sizes"] = arch["arch_kwargs"]["kernel_sizes"];
-  old["pool_op_kernel_sizes"] = arch["arch_kwargs"]["strides"];
+  old["n_conv_per_stage_encoder"] = *kwargs.find(count_kwarg);
+  old["n_conv_per_stage_decoder"] = *kwargs.find("n_conv_per_stage_decoder");
+  old["conv_kernel_sizes"] = *kwargs.find("kernel_sizes");
+  old["pool_op_kernel_sizes"] = *kwargs.find("strides");
   c = old;
-  const DatasetInfo d = parse_dataset_json(make_dataset(), "dataset.json");
-  const UNetConfig from_old = to_unet_config(parse_plans(plans, "p").configuration("3d_fullres"), d);
-  const UNetConfig from_new = to_unet_config(parse_plans(make_plans(), "p").configuration("3d_fullres"), d);
-  EXPECT_EQ(unet_config_to_json(from_old).dump(), unet_config_to_json(from_new).dump());
+  return plans;
 }
 
-TEST(NnunetPlans, RebuildsTheResidualEncoderArchitectureOfOldPlans) {
-  Json plans = make_plans("ResidualEncoderUNet");
-  Json& c = plans["configurations"]["3d_fullres"];
-  Json arch = c["architecture"];
-  Json old = Json::object();
-  for (const auto& [k, v] : c.as_object()) {
-    if (k != "architecture") old[k] = v;
-  }
-  old["UNet_class_name"] = "ResidualEncoderUNet";
-  old["UNet_base_num_features"] = 32;
-  old["unet_max_num_features"] = 320;
-  old["n_conv_per_stage_encoder"] = arch["arch_kwargs"]["n_blocks_per_stage"];
-  old["n_conv_per_stage_decoder"] = arch["arch_kwargs"]["n_conv_per_stage_decoder"];
-  old["conv_kernel_sizes"] = arch["arch_kwargs"]["kernel_sizes"];
-  old["pool_op_kernel_sizes"] = arch["arch_kwargs"]["strides"];
-  c = old;
+TEST(NnunetPlans, RebuildsTheArchitectureOfOldPlans) {
   const DatasetInfo d = parse_dataset_json(make_dataset(), "dataset.json");
-  const UNetConfig from_old = to_unet_config(parse_plans(plans, "p").configuration("3d_fullres"), d);
-  const UNetConfig from_new =
-      to_unet_config(parse_plans(make_plans("ResidualEncoderUNet"), "p").configuration("3d_fullres"), d);
-  EXPECT_EQ(from_old.encoder, "residual");
-  EXPECT_EQ(unet_config_to_json(from_old).dump(), unet_config_to_json(from_new).dump());
+  for (const auto& [cls, count] : {std::pair<std::string, const char*>{"PlainConvUNet", "n_conv_per_stage"},
+                                   {"ResidualEncoderUNet", "n_blocks_per_stage"}}) {
+    const UNetConfig from_old =
+        to_unet_config(parse_plans(old_style_plans(cls, count), "p").configuration("3d_fullres"), d);
+    const UNetConfig from_new = to_unet_config(parse_plans(make_plans(cls), "p").configuration("3d_fullres"), d);
+    EXPECT_EQ(from_old.encoder, cls == "PlainConvUNet" ? "plain" : "residual");
+    EXPECT_EQ(unet_config_to_json(from_old).dump(), unet_config_to_json(from_new).dump()) << cls;
+  }
 }
 
 TEST(NnunetDataset, LabelsRegionsAndIgnore) {
