@@ -17,7 +17,9 @@ const char* kExamples =
     "  voxseg train plan data/Dataset001 -o runs/ct --memory-gb 2\n"
     "  voxseg train run data/Dataset001 -o runs/ct --epochs 50 --fold 0 --precision bf16\n"
     "  voxseg train run data/Dataset001 -o runs/ct --resume\n"
-    "  voxseg train run cases.csv --dataset-json labels.json -o runs/cells --instances --fold all\n";
+    "  voxseg train run cases.csv --dataset-json labels.json -o runs/cells --instances --fold all\n"
+    "  voxseg train run data/Dataset001 -o runs/ct --world-size 2 --rank 0 --master-addr node1 --master-port 29500\n"
+    "  srun --ntasks=4 voxseg train run data/Dataset001 -o runs/ct   # ranks from SLURM_NTASKS/SLURM_PROCID\n";
 
 void declare(CLI::App& app, Args& a) {
   auto& o = a.o;
@@ -45,6 +47,14 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--workers", o.workers, "batch-loader threads (default 1; 0: load in the training thread)")
       ->check(CLI::Range(0, 64));
   app.add_option("--prefetch", o.prefetch, "batches made ahead (default 4)")->check(CLI::Range(1, 256));
+  auto& d = o.distributed;
+  app.add_option("--world-size", d.world_size, "processes training together (default WORLD_SIZE, SLURM_NTASKS, 1)")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--rank", d.rank, "this process's rank 0..N-1 (default RANK, SLURM_PROCID, 0)")->check(CLI::Range(0, 4095));
+  app.add_option("--master-addr", d.master_addr, "host of rank 0 (default MASTER_ADDR, first Slurm node, 127.0.0.1)");
+  app.add_option("--master-port", d.master_port, "rank 0's TCP port (default MASTER_PORT, 29500)")->check(CLI::Range(1, 65535));
+  app.add_option("--dist-timeout", d.timeout_s, "seconds before a missing or silent rank is an error (default 600)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--resume", o.resume, "continue the run in OUTPUT exactly where its last checkpoint stopped");
   app.add_option("--memory-gb", o.plan.memory_gb, "planning: activation memory budget (default 4)")->check(CLI::PositiveNumber);
   app.add_option("--base-features", o.plan.base_features, "planning: features of stage 0 (default 32)")->check(CLI::PositiveNumber);
@@ -103,9 +113,16 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
                                     p.estimated_memory_gb, (o.output / "model.json").string()));
     return voxseg::ExitCode::Ok;
   }
+  o.distributed = vt::resolve_distributed(o.distributed);
   const auto result = vt::run_training(o, ctx.progress("train"));
   if (result.interrupted) return static_cast<voxseg::ExitCode>(128 + result.signal);
   voxseg::Json r = ctx.provenance();
+  r["rank"] = result.rank, r["world_size"] = result.world_size, r["parameters_sha256"] = result.parameters_sha256;
+  if (result.rank > 0) {
+    ctx.print_result(r, fmt::format("rank {} of {}: trained {} epochs; rank 0 wrote the bundle", result.rank,
+                                    result.world_size, result.epochs_done));
+    return voxseg::ExitCode::Ok;
+  }
   r["bundle"] = o.output.string(), r["training"] = result.summary;
   std::string dice;
   for (double d : result.final_val_dice) dice += fmt::format(" {:.3f}", d);

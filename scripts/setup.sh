@@ -7,6 +7,7 @@ build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config git
   libinsighttoolkit5-dev libtorch-dev libdcmtk-dev libcli11-dev libfmt-dev
   libgtest-dev googletest
+  libgloo-dev  # headers for multi-process training (c10d Gloo); without them world size > 1 is refused
 )
 test_pkgs=(
   dcmtk dicom3tools curl

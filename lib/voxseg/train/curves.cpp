@@ -74,7 +74,7 @@ void write_training_logs(const std::filesystem::path& dir, const std::vector<Jso
         if (std::find(labels.begin(), labels.end(), k) == labels.end()) labels.push_back(k);
   std::string csv = "epoch,train_loss,lr,val_dice_mean,val_dice_ema";
   for (const auto& l : labels) csv += ",dice_" + l;
-  csv += ",epoch_seconds,samples_per_second\n";
+  csv += ",epoch_seconds,samples_per_second,data_wait_fraction,allreduce_fraction\n";
   Json all = Json::array();
   for (const auto& r : rows) {
     csv += fmt::format("{},{},{},{},{}", int64_t(num(r, "epoch")), csv_number(num(r, "train_loss")),
@@ -84,7 +84,8 @@ void write_training_logs(const std::filesystem::path& dir, const std::vector<Jso
       const Json* v = d ? d->find(l) : nullptr;
       csv += "," + (v && v->is_number() ? csv_number(v->as_double()) : std::string());
     }
-    csv += fmt::format(",{},{}\n", csv_number(num(r, "epoch_seconds")), csv_number(num(r, "samples_per_second")));
+    csv += fmt::format(",{},{},{},{}\n", csv_number(num(r, "epoch_seconds")), csv_number(num(r, "samples_per_second")),
+                       csv_number(num(r, "data_wait_fraction")), csv_number(num(r, "allreduce_fraction")));
     all.push_back(r);
   }
   write_text_atomic(dir / "training_log.csv", csv, true);

@@ -8,6 +8,7 @@
 #include "voxseg/core/progress.h"
 #include "voxseg/train/augment.h"
 #include "voxseg/train/dataset.h"
+#include "voxseg/train/distributed.h"
 #include "voxseg/train/plan.h"
 
 namespace voxseg::train {
@@ -39,6 +40,9 @@ struct TrainOptions {
   std::string name, description;
   PlanOptions plan;
   AugmentOptions augment;
+  /// Several processes (world size > 1): data-parallel over Gloo; resolve_distributed() fills it from
+  /// the command line and the environment. World size 0 or 1: one process, no process group.
+  DistributedOptions distributed;
 };
 
 /// The result of planning (also stored in model.json under "training").
@@ -79,13 +83,18 @@ struct TrainResult {
   double best_ema_dice = -1;
   int64_t best_epoch = -1;
   Json summary = Json::object();
+  int rank = 0, world_size = 1;    ///< this process's place in a multi-process run
+  std::string parameters_sha256;   ///< of the final weights' float bytes: the same on every rank
 };
 
 /// Trains (planning first when <output>/model.json has no plan), writes checkpoints every epoch,
 /// logs (training_log.csv/json, training_curve.svg) and finally the bundle (model.json + weights).
 /// SIGINT/SIGTERM: the current step finishes, a checkpoint is saved, and the result says interrupted.
-/// Throws Error(BadInput) for dataset problems, Error(CannotWrite) for an existing run without
-/// --resume/--force, Error(BadModel) for an unusable checkpoint.
+/// With options.distributed.world_size > 1 every rank runs this: each samples its own batches, the
+/// gradients are averaged over ranks before clipping, validation is shared out, and only rank 0
+/// writes files (the others only the cache). Throws Error(BadInput) for dataset problems,
+/// Error(CannotWrite) for an existing run without --resume/--force, Error(BadModel) for an unusable
+/// checkpoint, Error(Network) when a rank fails, vanishes or times out (on every other rank).
 TrainResult run_training(const TrainOptions& options, Progress progress = {});
 
 /// Writes the per-epoch log as CSV, JSON and an SVG training curve into `dir` (atomically).

@@ -44,6 +44,7 @@ TEST(TrainingLogs, CsvJsonAndSvgHaveOneEntryPerEpoch) {
     r["val_dice_ema"] = 0.5;
     r["epoch_seconds"] = 2.0;
     r["samples_per_second"] = 4.0;
+    r["data_wait_fraction"] = 0.25;
     rows.push_back(r);
   }
   const auto dir = std::filesystem::temp_directory_path() / ("voxseg_train_logs_" + std::to_string(::getpid()));
@@ -52,9 +53,14 @@ TEST(TrainingLogs, CsvJsonAndSvgHaveOneEntryPerEpoch) {
   std::ifstream csv(dir / "training_log.csv");
   std::string header, line;
   std::getline(csv, header);
-  EXPECT_EQ(header, "epoch,train_loss,lr,val_dice_mean,val_dice_ema,dice_liver,epoch_seconds,samples_per_second");
+  EXPECT_EQ(header,
+            "epoch,train_loss,lr,val_dice_mean,val_dice_ema,dice_liver,epoch_seconds,samples_per_second,"
+            "data_wait_fraction,allreduce_fraction");
   int n = 0;
-  while (std::getline(csv, line)) ++n;
+  while (std::getline(csv, line)) {
+    ++n;
+    EXPECT_EQ(line.substr(line.size() - 8), ",4,0.25,") << line;  // no all-reduce in a one-process run: empty
+  }
   EXPECT_EQ(n, 3);
   const auto json = voxseg::read_json_file((dir / "training_log.json").string(), voxseg::ExitCode::BadInput);
   EXPECT_EQ(json.size(), 3u);
