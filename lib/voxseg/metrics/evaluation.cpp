@@ -8,6 +8,7 @@
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
+#include "voxseg/io/case_list.h"
 #include "voxseg/io/dicom_series.h"
 #include "voxseg/io/volume_io.h"
 #include "voxseg/metrics/labels.h"
@@ -19,16 +20,11 @@ namespace fs = std::filesystem;
 namespace voxseg::metrics {
 namespace {
 
-// Volume files directly in a folder, by case name (sorted).
+// The cases of a folder by name, as every program lists them (io::expand_inputs: volume files and
+// DICOM series sub-folders, hidden and partial files skipped).
 std::map<std::string, std::string> volumes_in(const fs::path& dir) {
   std::map<std::string, std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (!e.is_regular_file() || !io::is_volume_path(e.path())) continue;
-    if (e.path().filename().string().rfind('.', 0) == 0) continue;  // hidden / partial files
-    out[stem_without_extension(e.path())] = e.path().string();
-  }
-  if (ec) fail(ExitCode::BadInput, "cannot list '{}': {}", dir.string(), ec.message());
+  for (const auto& c : io::expand_inputs({dir.string()})) out[c.name] = c.path;
   return out;
 }
 
