@@ -336,10 +336,12 @@ std::string html_report(const std::vector<CaseResult>& results, const Json& summ
     for (const auto& m : shown) h += "<th>" + m + " (mean &plusmn; std)</th>";
     h += "</tr>\n";
     for (const Json& l : labels) {
-      h += fmt::format("<tr><td class=\"name\">{}</td><td>{}</td><td class=\"flag\">{}</td><td class=\"flag\">{}</td>"
-                       "<td>{}</td>",
-                       xml_escape(l.find("label")->as_string()), l.find("cases")->as_int(), l.find("missing")->as_int(),
-                       l.find("spurious")->as_int(), l.find("absent")->as_int());
+      const int64_t missing = l.find("missing")->as_int(), spurious = l.find("spurious")->as_int();
+      auto flag_cell = [](int64_t n) {  // red only when there is something to flag
+        return (n > 0 ? std::string("<td class=\"flag\">") : std::string("<td>")) + std::to_string(n) + "</td>";
+      };
+      h += fmt::format("<tr><td class=\"name\">{}</td><td>{}</td>{}{}<td>{}</td>", xml_escape(l.find("label")->as_string()),
+                       l.find("cases")->as_int(), flag_cell(missing), flag_cell(spurious), l.find("absent")->as_int());
       for (const auto& m : shown) h += "<td>" + mean_std(*l.find("metrics")->find(m)) + "</td>";
       h += "</tr>\n";
     }
