@@ -39,3 +39,10 @@ for k in sys.argv[2].split("."):
 print(v)' "$1" "$2"; }
 # no_partial_files DIR: nothing half-written left behind.
 no_partial_files() { ! find "$1" -name '*.partial-*' | grep -q . || fail "partial files left in $1"; }
+# Multi-process training tests: skip (saying why) when this build has no Gloo; a free port on 127.0.0.1.
+require_gloo() {
+  voxseg-train run "$WORK/none" -o "$WORK/none" --world-size 2 --rank 1 --master-port 9 --dist-timeout 1 2>&1 |
+    grep -q "no Gloo backend" && skip "this build has no Gloo (libgloo-dev) for multi-process training"
+  return 0
+}
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -2,11 +2,9 @@
 # no bundle and no partial files; a setup error on rank 0 reaches rank 1 with rank 0's exit code.
 source "$(dirname "$0")/../lib.sh"
 [ -x "$VOXSEG_BIN/voxseg-phantom" ] || skip "voxseg-phantom not built"
-voxseg-train run "$WORK/none" -o "$WORK/none" --world-size 2 --rank 1 --master-port 9 --dist-timeout 1 2>&1 |
-  grep -q "no Gloo backend" && skip "this build has no Gloo (libgloo-dev) for multi-process training"
+require_gloo
 d="$WORK/ds"
 voxseg-phantom --kind ct-abdomen --count 3 --seed 300 --size 32,32,16 -o "$d" 2>/dev/null || fail "phantom failed"
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 opts=(--fold all --epochs 3 --iterations 40 --base-features 4 --max-features 16 --max-stages 3 --memory-gb 0.2 --seed 7
       --threads 1 --world-size 2)
 # Rank 1 alone: rank 0 never comes.

@@ -2,11 +2,9 @@
 # final weights are bit-identical on both ranks and differ from a one-process run (rank 1's batches count).
 source "$(dirname "$0")/../lib.sh"
 [ -x "$VOXSEG_BIN/voxseg-phantom" ] || skip "voxseg-phantom not built"
-voxseg-train run "$WORK/none" -o "$WORK/none" --world-size 2 --rank 1 --master-port 9 --dist-timeout 1 2>&1 |
-  grep -q "no Gloo backend" && skip "this build has no Gloo (libgloo-dev) for multi-process training"
+require_gloo
 d="$WORK/ds"
 voxseg-phantom --kind ct-abdomen --count 4 --seed 300 --size 32,32,16 -o "$d" 2>/dev/null || fail "phantom failed"
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 opts=(--folds 2 --fold 0 --epochs 2 --iterations 4 --base-features 4 --max-features 16 --max-stages 3 --memory-gb 0.2
       --seed 7 --threads 1 --json --dist-timeout 120)
