@@ -326,6 +326,24 @@ TEST(UNetForward, RejectsWrongChannelsAndSizesNotMultipleOfStrides) {
   EXPECT_NE(std::string(size.what()).find("multiple of the total stride [2, 4, 4]"), std::string::npos) << size.what();
 }
 
+// A single tile takes the direct oneDNN path (docs/performance.md); it must give what the same tile
+// gives inside a batch (ATen's own path) and what the gradient-enabled path gives.
+TEST(UNetForward, SingleTileFastPathEqualsBatchedAndGradientPaths) {
+  for (const UNetConfig& config : {test::anisotropic_3d_config(), test::batchnorm_2d_config()}) {
+    UNet net(config);
+    net.train(false);
+    const bool three_d = config.dims == 3;
+    const at::Tensor tile = three_d ? torch::randn({1, config.in_channels, 4, 8, 8})
+                                    : torch::randn({1, config.in_channels, 16, 16});
+    const at::Tensor with_grad = net.forward(tile).detach();
+    torch::NoGradGuard no_grad;
+    const at::Tensor single = net.forward(tile);
+    const at::Tensor batched = net.forward(torch::cat({tile, torch::randn_like(tile)}, 0)).narrow(0, 0, 1);
+    EXPECT_LT(test::max_abs_diff(single, batched), 1e-4) << config.dims << "D";
+    EXPECT_LT(test::max_abs_diff(single, with_grad), 1e-4) << config.dims << "D";
+  }
+}
+
 TEST(UNetForward, TrainingModeGradientsReachEveryParameter) {
   UNet net(test::anisotropic_3d_config());
   net.train(true);
