@@ -7,13 +7,12 @@
 //   defaults: throughput CT 96x96x64, patch 64^3; memory CT 128x128x300; spacing 0.8x0.8x2.5 mm -> 1.5 mm
 #include <torch/torch.h>
 
-#include <malloc.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "peak_memory.h"
 #include "voxseg/core/threads.h"
 #include "voxseg/infer/model_source.h"
 #include "voxseg/infer/predictor.h"
@@ -27,13 +26,8 @@ namespace {
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Resets VmHWM (Linux >= 4.0) so each measurement has its own peak.
-// Freed heap goes back to the system first, so the new peak is not the old run's leftovers.
-void reset_peak_rss() {
-  malloc_trim(0);
-  std::ofstream("/proc/self/clear_refs") << "5";
-}
-double mb(double bytes) { return bytes / (1024.0 * 1024.0); }
+using voxseg::bench::mb;
+using voxseg::bench::reset_peak_rss;
 
 voxseg::models::UNetConfig unet_config(int64_t classes, bool narrow) {
   voxseg::models::UNetConfig c;

@@ -7,12 +7,11 @@
 // Usage: predict_scale_bench [X Y Z [classes [patch]]]   (defaults 512 512 900 105 128)
 #include <torch/torch.h>
 
-#include <malloc.h>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 
+#include "peak_memory.h"
 #include "voxseg/core/threads.h"
 #include "voxseg/infer/predictor.h"
 #include "voxseg/models/bundle.h"
@@ -21,12 +20,8 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double mb(double bytes) { return bytes / (1024.0 * 1024.0); }
-
-void reset_peak_rss() {
-  malloc_trim(0);
-  std::ofstream("/proc/self/clear_refs") << "5";
-}
+using voxseg::bench::mb;
+using voxseg::bench::reset_peak_rss;
 
 // int16 HU like a CT read from disk: air (-1000) around an elliptic body with smooth structure.
 voxseg::Volume make_ct(int64_t nx, int64_t ny, int64_t nz) {

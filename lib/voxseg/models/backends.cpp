@@ -40,6 +40,14 @@ void check_tiles(const at::Tensor& tiles, int dims, int64_t in_channels, const s
          dims == 3 ? "Z, Y, X" : "Y, X", tiles.defined() ? shape_text(tiles.sizes()) : std::string("nothing"));
 }
 
+// The device exists in this build and runs `precision`; Error(NoDevice) otherwise.
+void check_usable(const c10::Device& device, Precision precision) {
+  check_precision(precision, device);
+  if (device.is_cuda() && !cuda_available())
+    fail(ExitCode::NoDevice, "CUDA device '{}' requested but {}", device.str(),
+         at::hasCUDA() ? "no CUDA device is available" : "this build of voxseg has no CUDA support");
+}
+
 class UNetNetwork final : public Network {
  public:
   UNetNetwork(const UNetConfig& config, const StateDict& weights, const std::string& source, std::string name,
@@ -154,10 +162,7 @@ std::vector<std::string> available_backends() { return {"unet", "torchscript"}; 
 std::unique_ptr<Network> make_unet_network(const UNetConfig& config, const StateDict& weights,
                                            const std::string& source, const std::string& name,
                                            const c10::Device& device, Precision precision) {
-  check_precision(precision, device);
-  if (device.is_cuda() && !cuda_available())
-    fail(ExitCode::NoDevice, "CUDA device '{}' requested but {}", device.str(),
-         at::hasCUDA() ? "no CUDA device is available" : "this build of voxseg has no CUDA support");
+  check_usable(device, precision);
   return std::make_unique<UNetNetwork>(config, weights, source, name, device, precision);
 }
 
@@ -166,16 +171,13 @@ std::unique_ptr<Network> make_network(const ModelBundle& bundle) {
 }
 
 std::unique_ptr<Network> make_network(const ModelBundle& bundle, const c10::Device& device, Precision precision) {
-  check_precision(precision, device);
-  if (device.is_cuda() && !cuda_available())
-    fail(ExitCode::NoDevice, "CUDA device '{}' requested but {}", device.str(),
-         at::hasCUDA() ? "no CUDA device is available" : "this build of voxseg has no CUDA support");
+  check_usable(device, precision);
   const std::string& type = bundle.architecture.type;
   log::debug("model {}: {} backend on {} ({})", bundle.id(), type, device.str(), precision_name(precision));
   if (type == "unet") {
     const auto path = bundle.weights_path();
-    return make_unet_network(bundle.architecture.unet, read_weights(path), path.string(), bundle.id(), device,
-                             precision);
+    return std::make_unique<UNetNetwork>(bundle.architecture.unet, read_weights(path), path.string(), bundle.id(),
+                                         device, precision);
   }
   if (type == "torchscript") return std::make_unique<TorchScriptNetwork>(bundle, device, precision);
   std::string built;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../shared_test_support.h"
 #include "voxseg/core/error.h"
 #include "voxseg/infer/segmentation.h"
 #include "voxseg/models/unet.h"
@@ -20,20 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool python_torch_available() {
-  static const int rc = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1");
-  return rc == 0;
-}
-#define REQUIRE_PYTHON_TORCH()        \
-  if (!python_torch_available())      \
-  GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch) to write the nnU-Net fixture"
+using test_support::capture_error;
 
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::path(VOXSEG_INFER_TEST_TMP) / (name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path scratch(const std::string& name) { return test_support::fresh_dir(VOXSEG_INFER_TEST_TMP, name); }
 
 // Writes a result folder with make_nnunet_folder.py; returns the trained-model folder.
 fs::path make_folder(const fs::path& dir, const std::string& args) {
@@ -52,16 +42,6 @@ std::map<std::string, at::Tensor> read_reference(const fs::path& dir) {
   return r;
 }
 
-Error error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected a voxseg::Error";
-  return Error(ExitCode::Ok, "");
-}
-
 struct Case {
   std::string name, args;
   int folds;
@@ -77,7 +57,7 @@ class NnunetAgainstPyTorch : public ::testing::TestWithParam<Case> {};
 // CT normalization, one tile with mirroring, fold averaging, softmax/sigmoid, argmax/regions, transpose
 // back) must reproduce PyTorch's numbers.
 TEST_P(NnunetAgainstPyTorch, ProbabilitiesAndLabelsMatch) {
-  REQUIRE_PYTHON_TORCH();
+  VOXSEG_REQUIRE_PYTHON_TORCH();
   const Case& c = GetParam();
   const fs::path dir = scratch("nnunet_" + c.name);
   const fs::path folder = make_folder(dir, c.args);
@@ -204,19 +184,19 @@ TEST(NnunetPlan, AnisotropicInputIsResampledNearestOutOfPlane) {
 
 TEST(NnunetPlan, RejectsWhatVoxsegDoesNotImplement) {
   auto plans = plans_for("MyCustomNormalization", false);
-  Error e = error_of([&] { plan_from_nnunet(plans, plans.configuration("3d_fullres")); });
+  Error e = capture_error([&] { plan_from_nnunet(plans, plans.configuration("3d_fullres")); });
   EXPECT_EQ(e.code(), ExitCode::BadModel);
   EXPECT_NE(std::string(e.what()).find("MyCustomNormalization"), std::string::npos) << e.what();
 
   plans = plans_for("CTNormalization", false);
   plans.foreground_intensity_properties.clear();
-  e = error_of([&] { plan_from_nnunet(plans, plans.configuration("3d_fullres")); });
+  e = capture_error([&] { plan_from_nnunet(plans, plans.configuration("3d_fullres")); });
   EXPECT_NE(std::string(e.what()).find("foreground_intensity_properties_per_channel"), std::string::npos) << e.what();
 
   plans = plans_for("CTNormalization", false);
   auto config = plans.configuration("3d_fullres");
   config.resampling_fn_data = "resample_torch_fornnunet";
-  e = error_of([&] { plan_from_nnunet(plans, config); });
+  e = capture_error([&] { plan_from_nnunet(plans, config); });
   EXPECT_NE(std::string(e.what()).find("resample_torch_fornnunet"), std::string::npos) << e.what();
 }
 
@@ -253,7 +233,7 @@ TEST(OutputMapping, LabelsAreArgmaxMappedToTheirValues) {
 class NnunetFolder : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!python_torch_available()) return;
+    if (!test_support::python_torch_available()) return;
     dir_ = new fs::path(scratch("nnunet_folder"));
     folder_ = new fs::path(make_folder(*dir_, "--folds 2"));
   }
@@ -263,7 +243,7 @@ class NnunetFolder : public ::testing::Test {
     delete folder_;
     dir_ = folder_ = nullptr;
   }
-  void SetUp() override { REQUIRE_PYTHON_TORCH(); }
+  void SetUp() override { VOXSEG_REQUIRE_PYTHON_TORCH(); }
   static Model load(const std::string& dir, NnunetSelection s = {}) {
     return load_nnunet_model(dir, s, "cpu", models::Precision::FP32);
   }
@@ -277,7 +257,7 @@ TEST_F(NnunetFolder, DatasetFolderResolvesToItsConfiguration) {
   const fs::path dataset = folder_->parent_path();
   EXPECT_EQ(resolve_nnunet_folder(dataset.string(), ""), folder_->string());
   EXPECT_EQ(resolve_nnunet_folder(dataset.string(), "3d_fullres"), folder_->string());
-  const Error e = error_of([&] { resolve_nnunet_folder(dataset.string(), "2d"); });
+  const Error e = capture_error([&] { resolve_nnunet_folder(dataset.string(), "2d"); });
   EXPECT_EQ(e.code(), ExitCode::BadModel);
   EXPECT_NE(std::string(e.what()).find("nnUNetTrainer__nnUNetPlans__3d_fullres"), std::string::npos) << e.what();
   EXPECT_EQ(load(dataset.string()).networks.size(), 2u);
@@ -292,26 +272,26 @@ TEST_F(NnunetFolder, FoldsAndCheckpointsAreChosenOrNamed) {
 
   NnunetSelection missing;
   missing.folds = {"0", "3"};
-  Error e = error_of([&] { load(folder_->string(), missing); });
+  Error e = capture_error([&] { load(folder_->string(), missing); });
   EXPECT_EQ(e.code(), ExitCode::BadModel);
   EXPECT_NE(std::string(e.what()).find("fold_3"), std::string::npos) << e.what();
   EXPECT_NE(std::string(e.what()).find("fold_0, fold_1"), std::string::npos) << e.what();
 
   NnunetSelection best;
   best.checkpoint = "checkpoint_best.pth";
-  e = error_of([&] { load(folder_->string(), best); });
+  e = capture_error([&] { load(folder_->string(), best); });
   EXPECT_EQ(e.code(), ExitCode::BadModel);
   EXPECT_NE(std::string(e.what()).find("checkpoint_best.pth"), std::string::npos) << e.what();
 
   NnunetSelection other;
   other.configuration = "2d";
-  e = error_of([&] { load(folder_->string(), other); });
+  e = capture_error([&] { load(folder_->string(), other); });
   EXPECT_EQ(e.code(), ExitCode::Usage);
   EXPECT_NE(std::string(e.what()).find("3d_fullres"), std::string::npos) << e.what();
 
-  e = error_of([] { models::resolve_device("cuda:0"); });
+  e = capture_error([] { models::resolve_device("cuda:0"); });
   EXPECT_EQ(e.code(), ExitCode::NoDevice);
-  e = error_of([&] { load_nnunet_model(folder_->string(), {}, "cuda", models::Precision::FP32); });
+  e = capture_error([&] { load_nnunet_model(folder_->string(), {}, "cuda", models::Precision::FP32); });
   EXPECT_EQ(e.code(), ExitCode::NoDevice);
 }
 
@@ -328,7 +308,7 @@ TEST_F(NnunetFolder, CascadeStagesAndForeignWeightsAreRefused) {
   std::ofstream(copy / "plans.json") << plans.dump(2);
   NnunetSelection s;
   s.configuration = "3d_cascade_fullres";
-  Error e = error_of([&] { load(copy.string(), s); });  // the checkpoint says 3d_fullres
+  Error e = capture_error([&] { load(copy.string(), s); });  // the checkpoint says 3d_fullres
   EXPECT_EQ(e.code(), ExitCode::BadModel);
   EXPECT_NE(std::string(e.what()).find("trained as 3d_fullres, not 3d_cascade_fullres"), std::string::npos)
       << e.what();
@@ -343,7 +323,7 @@ TEST_F(NnunetFolder, CascadeStagesAndForeignWeightsAreRefused) {
                               (copy / "fold_0" / "checkpoint_final.pth").string() + "' '" +
                               (plain / "fold_0" / "checkpoint_final.pth").string() + "'";
   ASSERT_EQ(std::system(rewrite.c_str()), 0);
-  e = error_of([&] { load(plain.string()); });
+  e = capture_error([&] { load(plain.string()); });
   EXPECT_EQ(e.code(), ExitCode::BadModel);
   EXPECT_NE(std::string(e.what()).find("cascade"), std::string::npos) << e.what();
   EXPECT_NE(std::string(e.what()).find("3d_lowres"), std::string::npos) << e.what();

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../shared_test_support.h"
 #include "voxseg/core/error.h"
 #include "voxseg/models/unet.h"
 #include "voxseg/models/unet_config.h"
@@ -20,23 +21,11 @@ namespace voxseg::models::test {
 
 namespace fs = std::filesystem;
 
+using test_support::capture_error;
+using test_support::python_torch_available;
+
 /// A fresh folder for one test (removed first if a previous run left it).
-inline fs::path scratch_dir(const std::string& name) {
-  const fs::path dir = fs::path(VOXSEG_MODELS_TEST_TMP) / (name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-inline bool python_torch_available() {
-  static const int rc = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1");
-  return rc == 0;
-}
-
-#define VOXSEG_REQUIRE_PYTHON_TORCH()                                                             \
-  if (!::voxseg::models::test::python_torch_available())                                          \
-  GTEST_SKIP() << "/usr/bin/python3 cannot import torch (install python3-torch) to write reference " \
-                  "fixtures"
+inline fs::path scratch_dir(const std::string& name) { return test_support::fresh_dir(VOXSEG_MODELS_TEST_TMP, name); }
 
 /// What PyTorch computed for a PlainConvUNet with random weights.
 struct Reference {
@@ -144,18 +133,6 @@ inline UNetConfig residual_2d_config() {
   c.norm = "batch";
   c.norm_eps = 1e-3;
   return c;
-}
-
-/// Runs `f` and returns the voxseg::Error it throws (fails the test when it throws nothing).
-template <typename F>
-Error capture_error(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected a voxseg::Error";
-  return Error(ExitCode::Ok, "");
 }
 
 }  // namespace voxseg::models::test
