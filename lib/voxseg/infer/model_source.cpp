@@ -48,7 +48,7 @@ Model model_from_bundle(const models::ModelBundle& b, std::shared_ptr<models::Ne
   m.mirror_axes = b.mirror_axes;
   if (m.mirror_axes.empty())
     for (size_t a = 0; a < b.patch_size.size(); ++a) m.mirror_axes.push_back(int64_t(a));
-  for (const auto& l : b.labels) m.label_values.push_back(l.id);
+  for (const auto& l : b.labels) m.output.values.push_back(l.id);
   if (b.postprocess.is_object()) {
     try {
       if (const Json* v = b.postprocess.find("largest_component")) m.postprocess.largest_component = v->as_bool();

@@ -188,11 +188,11 @@ Model load_nnunet_model(const std::string& dir, const NnunetSelection& sel, cons
     if (a < 0 || a >= int64_t(config.patch_size.size()))
       fail(ExitCode::BadModel, "'{}': inference_allowed_mirroring_axes has axis {} for a {}D patch", paths.front(), a,
            config.patch_size.size());
-  m.regions = folder.dataset.has_regions();
-  m.label_values = m.regions ? folder.dataset.regions_class_order : folder.dataset.all_labels();
-  if (int64_t(m.label_values.size()) != unet.num_classes)
+  m.output.regions = folder.dataset.has_regions();
+  m.output.values = m.output.regions ? folder.dataset.regions_class_order : folder.dataset.all_labels();
+  if (int64_t(m.output.values.size()) != unet.num_classes)
     fail(ExitCode::BadModel, "nnU-Net dataset.json '{}': {} label value(s) for {} network output(s)",
-         (fs::path(folder.dir) / "dataset.json").string(), m.label_values.size(), unet.num_classes);
+         (fs::path(folder.dir) / "dataset.json").string(), m.output.values.size(), unet.num_classes);
 
   std::string fold_names, hashes;
   for (size_t i = 0; i < folds.size(); ++i) {
@@ -214,7 +214,7 @@ Model load_nnunet_model(const std::string& dir, const NnunetSelection& sel, cons
   m.device = dev.str();
   m.precision = models::precision_name(precision);
   log::debug("nnU-Net {}: {} fold(s), patch {}, mirror axes {}, {}", m.id, folds.size(),
-             fmt::join(m.patch_size, "x"), fmt::join(m.mirror_axes, ","), m.regions ? "regions" : "labels");
+             fmt::join(m.patch_size, "x"), fmt::join(m.mirror_axes, ","), m.output.regions ? "regions" : "labels");
   return m;
 }
 

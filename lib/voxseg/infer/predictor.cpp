@@ -84,7 +84,7 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   if (image.channels() != model.in_channels())
     fail(ExitCode::BadInput, "the model expects {} channel(s), the input has {}", model.in_channels(),
          image.channels());
-  OutputMapping mapping{model.label_values, model.regions};
+  OutputMapping mapping = model.output;
   if (mapping.values.empty())
     for (int64_t k = 0; k < classes; ++k) mapping.values.push_back(k);
   if (int64_t(mapping.values.size()) != classes)

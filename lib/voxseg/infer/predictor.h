@@ -25,9 +25,7 @@ struct Model {
   preprocess::Plan plan;
   std::vector<int64_t> patch_size;   ///< array order (after plan.transpose_forward); 2 entries for 2D
   std::vector<int64_t> mirror_axes;  ///< patch axes allowed for mirroring TTA
-  std::vector<int64_t> label_values; ///< value written for output channel k (default k)
-  /// Region-based model (nnU-Net regions): sigmoid per channel, label_values in regions_class_order.
-  bool regions = false;
+  OutputMapping output;              ///< label value of each output channel (default k), or regions
   postprocess::Options postprocess;  ///< the model's own defaults (flags can add to them)
   /// Cell models with (background, interior, boundary) classes: labels become instance ids.
   bool instances = false;

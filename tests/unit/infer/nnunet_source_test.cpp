@@ -65,7 +65,7 @@ TEST_P(NnunetAgainstPyTorch, ProbabilitiesAndLabelsMatch) {
 
   Model model = load_nnunet_model(folder.string(), {}, "cpu", models::Precision::FP32);
   EXPECT_EQ(int(model.networks.size()), c.folds);
-  EXPECT_EQ(model.regions, c.regions);
+  EXPECT_EQ(model.output.regions, c.regions);
   EXPECT_EQ(model.mirror_axes, c.mirror_axes);
   EXPECT_EQ(model.source, "nnunet:" + folder.string());
   EXPECT_EQ(model.sha256.size(), 64u);

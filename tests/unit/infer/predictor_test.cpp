@@ -133,7 +133,7 @@ TEST(Predict, ThreeDimensionalModelRefusesA2DImage) {
 
 TEST(Predict, LabelValuesAndPostprocessing) {
   Model m = sign_model(3, {8, 8, 8});
-  m.label_values = {0, 300};  // > 255: int32 map (written as uint16)
+  m.output.values = {0, 300};  // > 255: int32 map (written as uint16)
   at::Tensor v = -torch::ones({8, 8, 8});
   v.slice(0, 1, 4).slice(1, 1, 4).slice(2, 1, 4).fill_(1);  // 27 voxels
   v.index_put_({6, 6, 6}, 1.0f);                          // an isolated voxel
