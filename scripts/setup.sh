@@ -7,10 +7,11 @@ build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config git
   libinsighttoolkit5-dev libtorch-dev libdcmtk-dev libcli11-dev libfmt-dev
   libgtest-dev googletest
+  nlohmann-json3-dev  # typed JSON readers/writers (model.json, plans, prompts, label tables)
   libgloo-dev  # headers for multi-process training (c10d Gloo); without them world size > 1 is refused
 )
 test_pkgs=(
-  dcmtk dicom3tools curl
+  dcmtk dicom3tools curl orthanc libgdcm-tools
   python3-torch python3-numpy python3-nibabel python3-pydicom
   mricron-data insighttoolkit5-examples
   chromium python3-scipy
