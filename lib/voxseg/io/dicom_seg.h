@@ -92,7 +92,7 @@ bool looks_like_label_map(const Volume& volume);
 /// `labels` on the grid `target` as int64 [Z,Y,X]: unchanged when the geometries agree; reordered
 /// (no interpolation) when it is the same physical grid with flipped or permuted axes; nearest
 /// neighbour when `resample`; otherwise Error(BadInput) saying how the grids differ. `what` names
-/// the label map in messages.
+/// the label map in messages ("the label map").
 at::Tensor labels_on_grid(const Volume& labels, const Geometry& target, bool resample, const std::string& what);
 
 }  // namespace voxseg::io

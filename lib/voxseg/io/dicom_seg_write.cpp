@@ -108,7 +108,7 @@ void write_dicom_seg(const Volume& labels, const fs::path& series_dir, const std
   const detail::SourceSeries source = detail::scan_source_series(series_dir, options.series_uid);
   const auto& slices = source.slices;
   const Geometry& g = source.geometry;
-  const at::Tensor grid = labels_on_grid(labels, g, options.resample, "label map");
+  const at::Tensor grid = labels_on_grid(labels, g, options.resample, "the label map");
   const at::Tensor present = std::get<0>(at::_unique(grid.flatten(), /*sorted=*/true));
   std::vector<SegmentInfo> chosen;
   for (int64_t i = 0; i < present.numel(); ++i) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "voxseg/core/error.h"
+#include "voxseg/core/log.h"
 #include "voxseg/io/dicom_seg.h"
 
 namespace voxseg::io {
@@ -78,15 +79,15 @@ at::Tensor nearest(const at::Tensor& src, const Geometry& from, const Geometry& 
 
 at::Tensor labels_on_grid(const Volume& labels, const Geometry& target, bool resample, const std::string& what) {
   if (labels.has_channels() || labels.data.dim() != 3)
-    fail(ExitCode::BadInput, "'{}' is not a 3D label map ({}D data)", what, labels.data.dim());
+    fail(ExitCode::BadInput, "{} is not a 3D label map ({}D data)", what, labels.data.dim());
   at::Tensor data = labels.data;
   if (at::isFloatingType(data.scalar_type())) {
     if (!at::equal(data, data.round()))
-      fail(ExitCode::BadInput, "'{}' holds fractional values; a label map holds integer labels", what);
+      fail(ExitCode::BadInput, "{} holds fractional values; a label map holds integer labels", what);
   }
   data = data.to(at::kLong);
   if (data.numel() > 0 && data.min().item<int64_t>() < 0)
-    fail(ExitCode::BadInput, "'{}' holds negative values; a label map holds labels >= 0", what);
+    fail(ExitCode::BadInput, "{} holds negative values; a label map holds labels >= 0", what);
   const Geometry& g = labels.geometry;
   if (same_geometry(g, target)) return data.contiguous();
   std::array<int, 3> perm{}, sign{};
@@ -99,10 +100,12 @@ at::Tensor labels_on_grid(const Volume& labels, const Geometry& target, bool res
     for (int i = 0; i < 3; ++i) inverse[perm[i]] = i;
     return data.permute({2 - inverse[2], 2 - inverse[1], 2 - inverse[0]}).contiguous();
   }
-  if (resample) return nearest(data, g, target);
-  fail(ExitCode::BadInput,
-       "'{}' is not on the reference series' grid ({}); use --resample to map it by nearest neighbour", what,
-       describe_geometry_difference(g, target));
+  if (resample) {
+    log::info("{} is on another grid ({}); resampled by nearest neighbour", what, describe_geometry_difference(g, target));
+    return nearest(data, g, target);
+  }
+  fail(ExitCode::BadInput, "{} is not on the grid of the reference series ({}); use --resample to map it by nearest "
+       "neighbour", what, describe_geometry_difference(g, target));
 }
 
 }  // namespace voxseg::io
