@@ -1,5 +1,6 @@
 // voxseg convert: any supported volume format to any other, DICOM series in and out.
 #include "voxseg/cli/app.h"
+#include "voxseg/cli/read_options.h"
 #include "voxseg/io/dicom_series.h"
 #include "voxseg/io/volume_io.h"
 
@@ -16,7 +17,7 @@ void declare(CLI::App& app, Args& a) {
       ->required();
   app.add_option("output", a.output, "output file (format from the extension), or a folder for a DICOM series")
       ->required();
-  app.add_option("--series", a.read.series_uid, "DICOM input folder: SeriesInstanceUID (default: most slices)");
+  voxseg::cli::add_read_options(app, a.read);
   app.add_option("--to", a.to, "auto (from the output path) or dicom (a series folder)")
       ->check(CLI::IsMember({"auto", "dicom"}));
   app.add_option("--dtype", a.dtype, "pixel type on disk: auto, uint8, int8, uint16, int16, int32, float32, float64")

@@ -4,6 +4,7 @@
 
 #include "voxseg/cli/app.h"
 #include "voxseg/cli/batch.h"
+#include "voxseg/cli/read_options.h"
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/log.h"
 #include "voxseg/infer/model_source.h"
@@ -54,6 +55,7 @@ void declare(CLI::App& app, Args& a) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--connectivity", a.predict.postprocess.connectivity, "6|18|26 for components")
       ->check(CLI::IsMember({6, 18, 26}))->capture_default_str();
+  voxseg::cli::add_read_options(app, a.predict.read);
   app.add_option("--ext", a.ext, "label-map extension in folder mode (.nii.gz, .nrrd, .mha)")->capture_default_str();
 }
 

@@ -10,6 +10,7 @@
 #include "voxseg/core/progress.h"
 #include "voxseg/core/volume.h"
 #include "voxseg/infer/segmentation.h"
+#include "voxseg/io/volume_io.h"
 #include "voxseg/infer/sliding_window.h"
 #include "voxseg/models/network.h"
 #include "voxseg/postprocess/components.h"
@@ -43,6 +44,7 @@ struct PredictOptions {
   bool stream = true;             ///< slab streaming; false keeps every accumulator slice (for tests)
   bool save_probabilities = false;
   postprocess::Options postprocess;
+  io::ReadOptions read;  ///< how run_case reads the input volumes (DICOM series choice, tilt)
 };
 
 /// Result of one case: labels with the input's exact geometry, optional probabilities (softmax, or

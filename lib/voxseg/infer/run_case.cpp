@@ -21,7 +21,7 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
   using Clock = std::chrono::steady_clock;
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   auto t0 = Clock::now();
-  const Volume image = read_case(input);
+  const Volume image = read_case(input, options.read);
   const double read_s = since(t0);
 
   Prediction p = predict_volume(image, model, options, progress);

@@ -199,7 +199,18 @@ std::string describe_text(const Json& d) {
   if (const Json* m = d.find("dicom")) {
     line("modality", m->find("modality") ? m->find("modality")->as_string() : "");
     if (m->find("description")) line("description", m->find("description")->as_string());
-    if (m->find("series_uid")) line("series", m->find("series_uid")->as_string());
+    if (m->find("series_uid"))
+      line("series", m->find("series_uid")->as_string() +
+                         (m->find("series_uid_missing") && m->find("series_uid_missing")->as_bool()
+                              ? " (the files have no SeriesInstanceUID; grouped by their headers)"
+                              : ""));
+    if (const Json* dropped = m->find("dropped"); dropped && dropped->size() > 0) {
+      line("dropped", fmt::format("{} image{} not in the volume", dropped->size(), dropped->size() == 1 ? "" : "s"));
+      for (const auto& x : dropped->as_array())
+        out += fmt::format("    {}  {}\n", x.find("file")->as_string(), x.find("reason")->as_string());
+    }
+    if (const Json* tilt = m->find("gantry_tilt_resampled_degrees"))
+      line("tilt", fmt::format("gantry tilt {:.3g} degrees, resampled onto an orthogonal grid", tilt->as_double()));
     if (const Json* r = m->find("rescale"))
       line("rescale", fmt::format("slope {} intercept {}", number(*r->find("slope")), number(*r->find("intercept"))));
   }
