@@ -13,6 +13,7 @@
 #include <string>
 
 #include "voxseg/core/error.h"
+#include "voxseg/io/detail/dicom_slice.h"
 #include "voxseg/io/dicom_series.h"
 #include "voxseg/io/volume_io.h"
 
@@ -199,4 +200,37 @@ TEST(DicomArchive, SmallPositionNoiseIsNoTilt) {
   // 0.2 mm sideways over the series (under half a 1 mm pixel), as DS rounding gives.
   edit(slice_file(dir, 5), DCM_ImagePositionPatient, "0.2\\0\\8");
   EXPECT_EQ(voxseg::io::read_volume(dir.string()).geometry.size[2], 5);
+}
+
+TEST(DicomArchive, EveryIrregularStepIsListed) {
+  const fs::path dir = fresh_dir("irregular");
+  voxseg::io::write_dicom_series(axial(4, 4, 8, [](auto, auto, auto k) { return int(k); }), dir, {});
+  edit(slice_file(dir, 3), DCM_ImagePositionPatient, "0\\0\\4.5");  // steps 2.5 and 1.5 around it
+  edit(slice_file(dir, 7), DCM_ImagePositionPatient, "0\\0\\11.6");
+  const std::string e = error_of([&] { voxseg::io::read_volume(dir.string()); });
+  EXPECT_NE(e.find("non-uniform slice spacing"), std::string::npos) << e;
+  for (const char* part : {"2.5 mm between 'IMG0002.dcm' and 'IMG0003.dcm'", "1.5 mm between 'IMG0003.dcm' and 'IMG0004.dcm'",
+                           "1.6 mm between 'IMG0006.dcm' and 'IMG0007.dcm'", "2.4 mm between 'IMG0007.dcm' and 'IMG0008.dcm'",
+                           "where the spacing is 2 mm (more than 5% apart)"})
+    EXPECT_NE(e.find(part), std::string::npos) << part << " in " << e;
+}
+
+// Bilinear resampling is exact for a linear ramp, also for fractional shifts in both directions.
+TEST(DicomArchive, TiltResamplingInterpolatesLinearly) {
+  const int64_t nz = 5, ny = 8, nx = 9;
+  auto ramp = [](double x, double y, double k) { return x + 10 * y + 100 * k; };
+  at::Tensor in = at::empty({nz, ny, nx}, at::kFloat);
+  auto a = in.accessor<float, 3>();
+  for (int64_t k = 0; k < nz; ++k)
+    for (int64_t y = 0; y < ny; ++y)
+      for (int64_t x = 0; x < nx; ++x) a[k][y][x] = static_cast<float>(ramp(x, y, k));
+  const at::Tensor out = voxseg::io::detail::resample_tilted(in, 0.5, -0.25);
+  auto b = out.accessor<float, 3>();
+  for (int64_t k = 0; k < nz; ++k) {
+    const double shift = static_cast<double>(k) - 2.0;  // the middle slice does not move
+    for (int64_t y = 1; y < ny - 1; ++y)
+      for (int64_t x = 1; x < nx - 1; ++x)
+        EXPECT_NEAR(b[k][y][x], ramp(x - 0.5 * shift, y + 0.25 * shift, k), 1e-4) << x << "," << y << "," << k;
+  }
+  EXPECT_TRUE(at::equal(out[2], in[2]));
 }
