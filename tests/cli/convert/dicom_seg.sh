@@ -123,7 +123,7 @@ if [ -f "$L" ]; then
   expect_exit 0 voxseg info --json "$L"
   [ "$(json_get "$WORK/stdout" dicom_seg.segments.0.name)" = "Liver" ] || fail "liver_1frame: segment name"
   expect_exit 0 voxseg convert "$L" "$WORK/liver.nii.gz"
-  expect_stderr "NumberOfFrames"
+  expect_stderr "no NumberOfFrames, 3 per-frame item\(s\), pixel data for 1; reading 1 frame"
   /usr/bin/python3 - "$L" "$WORK/liver.nii.gz" <<'PY' || fail "liver_1frame read wrong"
 import sys, numpy as np, nibabel as nib, pydicom
 d = pydicom.dcmread(sys.argv[1]); raw = np.unpackbits(np.frombuffer(d.PixelData, np.uint8), bitorder="little")
