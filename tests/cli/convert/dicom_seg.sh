@@ -73,6 +73,11 @@ print("ok")
 PY
 expect_exit 0 voxseg info --json "$WORK/seg.dcm"
 [ "$(json_get "$WORK/stdout" dicom_seg.segments.4.type)" = "SCT:108369006 Neoplasm" ] || fail "info: segment codes"
+# A SEG wherever a label map is read: eval scores the label map against it (frames' grid, so
+# the prediction is resampled onto it) with Dice 1 for every label.
+expect_exit 0 voxseg eval -p "$labels" -r "$WORK/seg.dcm" --resample-pred
+grep -q "1 dice=1 hd95=0; 2 dice=1 hd95=0; 3 dice=1 hd95=0; 4 dice=1 hd95=0; 5 dice=1 hd95=0" "$WORK/stdout" "$WORK/stderr" ||
+  { cat "$WORK/stdout" "$WORK/stderr" >&2; fail "eval -r SEG.dcm"; }
 
 # The same physical grid in another voxel order gives the same SEG, byte for byte.
 /usr/bin/python3 - "$labels" "$WORK" <<'PY'
