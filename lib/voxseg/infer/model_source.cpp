@@ -68,6 +68,7 @@ Model model_from_bundle(const models::ModelBundle& b, std::shared_ptr<models::Ne
     }
   }
   m.id = b.id();
+  m.name = b.name;
   m.sha256 = b.weights_sha256;
   m.source = "bundle:" + b.dir.string();
   m.device = b.device.str();

@@ -203,6 +203,7 @@ Model load_nnunet_model(const std::string& dir, const NnunetSelection& sel, cons
     hashes += sha256_file(paths[i], ExitCode::BadModel);
   }
   const std::string name = fs::path(folder.dir).lexically_normal().filename().string();
+  m.name = fmt::format("{}/{}", folder.plans.dataset_name, name.empty() ? config_name : name);
   m.id = fmt::format("{}/{}@fold {}", folder.plans.dataset_name, name.empty() ? config_name : name, fold_names);
   m.sha256 = folds.size() == 1 ? hashes : sha256_hex(hashes);  // several folds: hash of their hashes
   for (size_t i = 0; i < folds.size(); ++i) {

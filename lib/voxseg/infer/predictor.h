@@ -33,6 +33,7 @@ struct Model {
   bool instances = false;
   postprocess::InstanceOptions instance_options;
   std::string id, sha256, source, device, precision;  ///< provenance
+  std::string name;  ///< the model's name without version (DICOM SEG algorithm name); empty: id
   /// Names, colours and codes of the label values (for DICOM SEG output); background excluded.
   std::vector<io::SegmentInfo> segments;
   int64_t num_classes() const { return networks.empty() ? 0 : networks.front()->num_classes(); }

@@ -83,7 +83,7 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
     if (at::any(p.labels.data != 0).item<bool>()) {
       io::SegWriteOptions seg;
       seg.overwrite = overwrite;
-      io::write_dicom_seg(p.labels, dicom, model.segments, {model.id, "", model.sha256}, out.seg, seg);
+      io::write_dicom_seg(p.labels, dicom, model.segments, {model.name.empty() ? model.id : model.name, "", model.sha256}, out.seg, seg);
       report["dicom_seg"] = out.seg.string();
     } else {
       log::warn("case '{}': no label predicted; no DICOM SEG written (a SEG needs a segment)", input.name);

@@ -181,16 +181,12 @@ Volume read_dicom_seg(const fs::path& path, const std::optional<fs::path>& refer
   ds.findAndGetSequence(DCM_PerFrameFunctionalGroupsSequence, per_frame);
   const int64_t described = per_frame ? int64_t(per_frame->card()) : 0;
   const std::string frames_text = get(ds, DCM_NumberOfFrames);
-  int64_t frames = frames_text.empty() ? described : std::atoll(frames_text.c_str());
-  if (frames_text.empty()) log::warn("'{}': no NumberOfFrames; using the {} per-frame item(s)", name, described);
-  if (described < frames) {
-    log::warn("'{}': {} frames but {} per-frame item(s); reading {}", name, frames, described, described);
-    frames = described;
-  }
-  if (in_pixels < frames) {
-    log::warn("'{}': pixel data holds {} of {} frames; reading those", name, in_pixels, frames);
-    frames = in_pixels;
-  }
+  const int64_t declared = frames_text.empty() ? -1 : std::atoll(frames_text.c_str());
+  const int64_t frames = std::min({declared < 0 ? described : declared, described, in_pixels});
+  if (declared != described || in_pixels < described)  // an incomplete file: read what is there, once warned
+    log::warn("'{}': {}, {} per-frame item(s), pixel data for {}; reading {} frame(s)", name,
+              declared < 0 ? std::string("no NumberOfFrames") : fmt::format("NumberOfFrames {}", declared), described,
+              in_pixels, frames);
   if (frames <= 0) fail(ExitCode::BadInput, "cannot read '{}': no frames", name);
   info.frames = frames;
   std::vector<Frame> list;

@@ -73,6 +73,11 @@ print("ok")
 PY
 expect_exit 0 voxseg info --json "$WORK/seg.dcm"
 [ "$(json_get "$WORK/stdout" dicom_seg.segments.4.type)" = "SCT:108369006 Neoplasm" ] || fail "info: segment codes"
+# A SEG wherever a label map is read: eval scores the label map against it (frames' grid, so
+# the prediction is resampled onto it) with Dice 1 for every label.
+expect_exit 0 voxseg eval -p "$labels" -r "$WORK/seg.dcm" --resample-pred
+grep -q "1 dice=1 hd95=0; 2 dice=1 hd95=0; 3 dice=1 hd95=0; 4 dice=1 hd95=0; 5 dice=1 hd95=0" "$WORK/stdout" "$WORK/stderr" ||
+  { cat "$WORK/stdout" "$WORK/stderr" >&2; fail "eval -r SEG.dcm"; }
 
 # The same physical grid in another voxel order gives the same SEG, byte for byte.
 /usr/bin/python3 - "$labels" "$WORK" <<'PY'
@@ -123,7 +128,7 @@ if [ -f "$L" ]; then
   expect_exit 0 voxseg info --json "$L"
   [ "$(json_get "$WORK/stdout" dicom_seg.segments.0.name)" = "Liver" ] || fail "liver_1frame: segment name"
   expect_exit 0 voxseg convert "$L" "$WORK/liver.nii.gz"
-  expect_stderr "NumberOfFrames"
+  expect_stderr "no NumberOfFrames, 3 per-frame item\(s\), pixel data for 1; reading 1 frame"
   /usr/bin/python3 - "$L" "$WORK/liver.nii.gz" <<'PY' || fail "liver_1frame read wrong"
 import sys, numpy as np, nibabel as nib, pydicom
 d = pydicom.dcmread(sys.argv[1]); raw = np.unpackbits(np.frombuffer(d.PixelData, np.uint8), bitorder="little")
