@@ -73,6 +73,5 @@ int main(int argc, char** argv) {
       "  voxseg convert ct.nii.gz series_out/                NIfTI to a DICOM series (one file per slice)\n"
       "  voxseg convert --dtype int16 prob.nii.gz lab.nii.gz  change the pixel type (fails if values do not fit)\n"
       "  voxseg convert -f a.nii.gz b.nrrd                   overwrite an existing output\n";
-  return voxseg::cli::run<Args>(argc, argv, {"convert", "Convert volumes between formats", examples}, declare,
-                                execute);
+  return voxseg::cli::run<Args>(argc, argv, {"convert", examples}, declare, execute);
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "voxseg/core/atomic_file.h"
+#include "voxseg/core/runtime_info.h"
 #include "voxseg/io/volume_io.h"
 
 namespace fs = std::filesystem;
@@ -49,6 +50,7 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
   report["model"] = m;
   report["device"] = model.device;
   report["precision"] = model.precision;
+  report["runtime"] = runtime_json();  // the BLAS, oneDNN ISA and threads this run used
   for (const auto& [key, value] : p.report.as_object()) report[key] = value;
   Json& timings = report["timings"];
   timings["read_s"] = read_s;
