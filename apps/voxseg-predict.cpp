@@ -96,7 +96,8 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
       if (!out) return;
       const Json r = infer::run_case(input, model, options, infer::case_outputs(*out), ctx.force(), ctx.provenance(),
                                      c.progress("predict"));
-      for (const char* key : {"labels", "probabilities", "tiles", "timings", "peak_rss_mb", "device", "precision", "runtime"})
+      for (const char* key :
+           {"labels", "probabilities", "tiles", "timings", "peak_rss_mb", "device", "precision", "runtime"})
         if (const Json* v = r.find(key)) c.report(key, *v);
       c.set_summary(fmt::format("{}: {} ({} tiles, {:.1f} s network, peak {:.0f} MB)", input.name, out->string(),
                                 r.find("tiles")->as_int(), r.find("timings")->find("network_s")->as_double(),

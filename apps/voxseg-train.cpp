@@ -136,6 +136,4 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
-  return voxseg::cli::run<Args>(argc, argv, {"train", kExamples}, declare, execute);
-}
+int main(int argc, char** argv) { return voxseg::cli::run<Args>(argc, argv, {"train", kExamples}, declare, execute); }

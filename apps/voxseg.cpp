@@ -76,11 +76,11 @@ int main(int argc, char** argv) {
   }
   if (verb == "version" && argc > 2 && std::string(argv[2]) == "--json") {
     voxseg::set_compute_threads(0);  // report the threads a program would use by default
-    std::printf("{\"voxseg\": \"%s\", \"revision\": \"%s\", \"itk\": \"%s\", \"dcmtk\": \"%s\", "
-                "\"libtorch\": \"%s\", \"cuda_built\": %s, \"runtime\": %s}\n",
-                voxseg::version(), voxseg::git_revision(), voxseg::itk_version(), voxseg::dcmtk_version(),
-                voxseg::torch_version(), voxseg::built_with_cuda() ? "true" : "false",
-                voxseg::runtime_json().dump().c_str());
+    std::printf(
+        "{\"voxseg\": \"%s\", \"revision\": \"%s\", \"itk\": \"%s\", \"dcmtk\": \"%s\", "
+        "\"libtorch\": \"%s\", \"cuda_built\": %s, \"runtime\": %s}\n",
+        voxseg::version(), voxseg::git_revision(), voxseg::itk_version(), voxseg::dcmtk_version(),
+        voxseg::torch_version(), voxseg::built_with_cuda() ? "true" : "false", voxseg::runtime_json().dump().c_str());
     return 0;
   }
   if (verb == "--version" || verb == "version") {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Quick source checks before a commit, the same ones CI runs (ctest -L lint) plus formatting:
-#   1. clang-format (.clang-format) on the C++ files changed against BASE (default: main) and not yet
-#      committed; with --all, the whole tree in report mode (counts only, never fails: the tree
-#      predates .clang-format);
+#   1. clang-format (.clang-format) on the C++ lines changed since BASE (default: main), committed or
+#      not (git clang-format; new files must be git-added); with --all, the whole tree in report mode
+#      (counts only, never fails: the tree predates .clang-format);
 #   2. tests/lint/check_sources.sh: layering, heavy headers in their corners, thin apps;
 #   3. tests/lint/check_duplicates.py: copy-pasted runs of code;
 #   4. bash -n on every shell script.
@@ -27,15 +27,16 @@ elif [ $all = 1 ]; then
   done
   echo "check: format (report only): $unformatted of $files files differ from .clang-format, $lines lines"
 else
+  # Only the lines changed since BASE (committed or not), so untouched legacy code never fails it.
   merge_base=$(git merge-base HEAD "$base" 2>/dev/null || echo HEAD)
-  changed=$( { git diff --name-only --diff-filter=ACMR "$merge_base"; git ls-files --others --exclude-standard; } |
-             grep -E '\.(cpp|h|hpp)$' | sort -u)
-  bad=0
-  for f in $changed; do
-    [ -f "$f" ] || continue
-    clang-format --dry-run --Werror "$f" 2>/dev/null || { echo "  $f: not formatted (clang-format -i $f)"; bad=1; }
-  done
-  [ $bad = 0 ] && echo "check: format ok ($(echo "$changed" | grep -c .) changed file(s) since $base)" || status=1
+  if out=$(git clang-format --diff --extensions cpp,h,hpp "$merge_base" 2>&1) &&
+     ! echo "$out" | grep -q '^diff '; then
+    echo "check: format ok (lines changed since $base)"
+  else
+    echo "$out" | head -60
+    echo "check: format: changed lines differ from .clang-format; fix with: git clang-format $merge_base"
+    status=1
+  fi
 fi
 
 echo "== lint"

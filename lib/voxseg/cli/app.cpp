@@ -60,9 +60,9 @@ int run_app(int argc, char** argv, const AppInfo& info, const std::function<void
   // `--version -v` adds the BLAS, oneDNN ISA and threads this process runs on (known only at run time).
   const bool verbose_version = wants_verbose(argc, argv);
   app.set_version_flag("--version", [program, verbose_version] {
-    std::string text = fmt::format("{} {} (revision {}; ITK {}, DCMTK {}, LibTorch {}, CUDA {})", program, version(),
-                                   git_revision(), itk_version(), dcmtk_version(), torch_version(),
-                                   built_with_cuda() ? "built" : "not built");
+    std::string text =
+        fmt::format("{} {} (revision {}; ITK {}, DCMTK {}, LibTorch {}, CUDA {})", program, version(), git_revision(),
+                    itk_version(), dcmtk_version(), torch_version(), built_with_cuda() ? "built" : "not built");
     if (!verbose_version) return text;
     set_compute_threads(0);  // report the default the program would use
     return text + "\n" + describe_runtime();

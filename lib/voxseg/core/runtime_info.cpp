@@ -67,11 +67,17 @@ std::string blas_flavour(const std::string& real_path) {
 
 std::string onednn_isa_name(unsigned value) {
   // oneDNN 2.x dnnl_cpu_isa_t (oneDNN 3 renumbered them; LibTorch 1.13 uses 2.x).
-  static const std::pair<unsigned, const char*> kNames[] = {
-      {0x0, "all"},           {0x1, "sse41"},           {0x3, "avx"},
-      {0x7, "avx2"},          {0xf, "avx512_mic"},      {0x1f, "avx512_mic_4ops"},
-      {0x27, "avx512_core"},  {0x67, "avx512_core_vnni"}, {0xe7, "avx512_core_bf16"},
-      {0x3e7, "avx512_core_amx"}, {0x407, "avx2_vnni"}};
+  static const std::pair<unsigned, const char*> kNames[] = {{0x0, "all"},
+                                                            {0x1, "sse41"},
+                                                            {0x3, "avx"},
+                                                            {0x7, "avx2"},
+                                                            {0xf, "avx512_mic"},
+                                                            {0x1f, "avx512_mic_4ops"},
+                                                            {0x27, "avx512_core"},
+                                                            {0x67, "avx512_core_vnni"},
+                                                            {0xe7, "avx512_core_bf16"},
+                                                            {0x3e7, "avx512_core_amx"},
+                                                            {0x407, "avx2_vnni"}};
   for (const auto& [v, name] : kNames)
     if (v == value) return name;
   return fmt::format("0x{:x}", value);
@@ -116,9 +122,10 @@ std::string describe_runtime(const RuntimeInfo& info) {
 bool warn_if_slow_blas() {
   const RuntimeInfo info = runtime_info();
   if (!info.reference_blas) return false;
-  log::warn("the reference BLAS {} is loaded: matrix products run ~40x slower; install libopenblas0-pthread "
-            "(scripts/setup.sh) or select it with update-alternatives --config libblas.so.3-x86_64-linux-gnu",
-            info.blas_path);
+  log::warn(
+      "the reference BLAS {} is loaded: matrix products run ~40x slower; install libopenblas0-pthread "
+      "(scripts/setup.sh) or select it with update-alternatives --config libblas.so.3-x86_64-linux-gnu",
+      info.blas_path);
   return true;
 }
 

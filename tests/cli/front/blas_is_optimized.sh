@@ -25,7 +25,7 @@ reference=/usr/lib/$multiarch/blas/libblas.so.3
 [ -e "$reference" ] || skip "the reference BLAS ($reference) is not installed, so its warning cannot be checked"
 mkdir "$WORK/in"
 LD_PRELOAD=$reference expect_exit 4 voxseg predict -m "$WORK/no-model" "$WORK/in" -o "$WORK/out"
-expect_stderr "warn: the reference BLAS .*blas/libblas.so.3.* is loaded"
+expect_stderr "warning: the reference BLAS .*blas/libblas.so.3.* is loaded"
 [ "$(grep -c 'reference BLAS' "$WORK/stderr")" = 1 ] || fail "expected one warning line"
 expect_exit 4 voxseg predict -m "$WORK/no-model" "$WORK/in" -o "$WORK/out"
 grep -q "reference BLAS" "$WORK/stderr" && fail "warned without the reference BLAS"

@@ -25,3 +25,7 @@ models=$prefix/share/voxseg/models
 expect_exit 0 "$prefix/share/voxseg/pipelines/batch_predict.sh" "$models/ct-abdomen-small" "$FIXTURES/ct/image.nii.gz" "$WORK/out" --disable-tta
 [ "$(json_get "$WORK/out/results.jsonl" status)" = ok ] || { cat "$WORK/out/results.jsonl" >&2; fail "batch_predict.sh did not segment the case"; }
 [ -f "$WORK/out/image.nii.gz" ] || fail "no labels written by the installed voxseg-predict"
+# The case's report and --json name the BLAS and oneDNN ISA the run used (docs/performance.md).
+json_get "$WORK/out/image.json" runtime.blas | grep -Eq '^[a-z-]+ .*/libblas\.so' || fail "no runtime.blas in image.json"
+[ -n "$(json_get "$WORK/out/image.json" runtime.onednn_isa)" ] || fail "no runtime.onednn_isa in image.json"
+[ -n "$(json_get "$WORK/out/results.jsonl" runtime.threads)" ] || fail "no runtime in predict --json"
