@@ -103,6 +103,5 @@ int main(int argc, char** argv) {
       "  voxseg convert -f a.nii.gz b.nrrd                   overwrite an existing output\n"
       "  voxseg convert labels.nii.gz seg.dcm --seg-reference dicom_dir/ --label-table model.json   a DICOM SEG\n"
       "  voxseg convert seg.dcm labels.nii.gz [--seg-reference dicom_dir/]   a DICOM SEG to a label map\n";
-  return voxseg::cli::run<Args>(argc, argv, {"convert", "Convert volumes between formats", examples}, declare,
-                                execute);
+  return voxseg::cli::run<Args>(argc, argv, {"convert", examples}, declare, execute);
 }

@@ -45,6 +45,5 @@ int main(int argc, char** argv) {
       "  voxseg info dicom_dir/                   the series found; reads the largest\n"
       "  voxseg info --series 1.2.840... dir/     a chosen series\n"
       "  ls *.nii.gz | voxseg info --json -       one JSON line per file\n";
-  return voxseg::cli::run<Args>(argc, argv, {"info", "Describe volumes and DICOM series", examples}, declare,
-                                execute);
+  return voxseg::cli::run<Args>(argc, argv, {"info", examples}, declare, execute);
 }

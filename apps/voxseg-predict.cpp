@@ -7,6 +7,7 @@
 #include "voxseg/cli/read_options.h"
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/log.h"
+#include "voxseg/core/runtime_info.h"
 #include "voxseg/infer/model_source.h"
 #include "voxseg/infer/nnunet_source.h"
 #include "voxseg/infer/run_case.h"
@@ -64,6 +65,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   using namespace voxseg;
   const bool to_file = io::is_volume_path(a.output);
   if (to_file) check_output_path(a.output, ctx.force());  // one output: refuse before any work (exit 5)
+  warn_if_slow_blas();
   // The device and the model are checked before any input is touched (exit 6 / 4).
   if (a.model.empty() == a.nnunet_dir.empty()) fail(ExitCode::Usage, "give a model: -m BUNDLE or --nnunet FOLDER");
   const models::Precision precision = models::parse_precision(a.precision);
@@ -98,7 +100,8 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
       if (!out) return;
       const Json r = infer::run_case(input, model, options, infer::case_outputs(*out), ctx.force(), ctx.provenance(),
                                      c.progress("predict"));
-      for (const char* key : {"labels", "probabilities", "dicom_seg", "tiles", "timings", "peak_rss_mb", "device", "precision"})
+      for (const char* key : {"labels", "probabilities", "dicom_seg", "tiles", "timings", "peak_rss_mb", "device",
+                              "precision", "runtime"})
         if (const Json* v = r.find(key)) c.report(key, *v);
       c.set_summary(fmt::format("{}: {} ({} tiles, {:.1f} s network, peak {:.0f} MB)", input.name, out->string(),
                                 r.find("tiles")->as_int(), r.find("timings")->find("network_s")->as_double(),
@@ -122,6 +125,5 @@ int main(int argc, char** argv) {
       "Per case: <case><ext> (labels), <case>.json (report), <case>_probabilities<ext> (--save-probabilities).\n"
       "Exit codes: 0 ok, 2 usage, 3 bad input, 4 bad model, 5 cannot write, 6 device unavailable,\n"
       "8 some cases failed (the others were written; rerun without --force to resume).";
-  return voxseg::cli::run<Args>(argc, argv, {"predict", "Segment volumes with a model bundle or an nnU-Net v2 result folder", examples}, declare,
-                                execute);
+  return voxseg::cli::run<Args>(argc, argv, {"predict", examples}, declare, execute);
 }

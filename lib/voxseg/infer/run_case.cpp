@@ -7,6 +7,7 @@
 #include "voxseg/core/log.h"
 #include "voxseg/io/dicom_seg.h"
 #include "voxseg/io/dicom_series.h"
+#include "voxseg/core/runtime_info.h"
 #include "voxseg/io/volume_io.h"
 
 namespace fs = std::filesystem;
@@ -72,6 +73,7 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
   report["model"] = m;
   report["device"] = model.device;
   report["precision"] = model.precision;
+  report["runtime"] = runtime_json();  // the BLAS, oneDNN ISA and threads this run used
   for (const auto& [key, value] : p.report.as_object()) report[key] = value;
   Json& timings = report["timings"];
   timings["read_s"] = read_s;
