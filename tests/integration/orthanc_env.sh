@@ -54,3 +54,25 @@ seg_instances() {
 }
 # tag_of FILE TAG: one attribute value of a DICOM file.
 tag_of() { dcmdump +P "$2" "$1" 2>/dev/null | head -1 | sed -E 's/^[^[]*\[([^]]*)\].*/\1/'; }
+new_uid() { /usr/bin/python3 -c 'import uuid; print("2.25.%d" % uuid.uuid4().int)'; }
+# make_series DIR COUNT: COUNT instances of the sample CT as a new study and series (new SOP UIDs).
+make_series() {
+  mkdir -p "$1"
+  cp $(ls "$SAMPLE"/*.dcm | sort | head -"$2") "$1/"
+  dcmodify -q -nb -m "(0020,000d)=$(new_uid)" -m "(0020,000e)=$(new_uid)" -gin "$1"/*.dcm || fail "dcmodify failed"
+}
+# seg_count STUDY_UID: SEG instances Orthanc holds in that study.
+seg_count() {
+  curl -sf -X POST "$REST/tools/find" \
+    -d "{\"Level\":\"Series\",\"Expand\":true,\"Query\":{\"StudyInstanceUID\":\"$1\",\"Modality\":\"SEG\"}}" |
+    /usr/bin/python3 -c 'import json,sys; print(sum(len(s["Instances"]) for s in json.load(sys.stdin)))'
+}
+# start_listener [extra options]: our listener on LISTEN_PORT with spool $SPOOL, allowing SCU; sets LPID.
+start_listener() {
+  voxseg-pacs listen --port "$LISTEN_PORT" --spool "$SPOOL" --allow SCU,SCU2 --send-to "$ORTHANC" \
+    --quiet-seconds "${QUIET:-2}" --retry-seconds 1 --retry-max-seconds 2 -v "$@" >> "$WORK/listener.log" 2>&1 &
+  LPID=$!; PIDS+=("$LPID")
+  until_true 30 echoscu -aet SCU -aec VOXSEG 127.0.0.1 "$LISTEN_PORT" 2>/dev/null ||
+    { cat "$WORK/listener.log" >&2; fail "the listener did not start"; }
+}
+status_of() { voxseg-pacs status "$SPOOL" --json | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }

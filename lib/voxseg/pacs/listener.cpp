@@ -98,6 +98,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const fs::path& log_
       ::dup2(fd, STDERR_FILENO);
     }
     if (null >= 0) ::dup2(null, STDIN_FILENO);
+    ::close_range(3, ~0U, 0);  // the listening socket and the journal stay with the listener
     ::execvp(args[0], args.data());
     ::_exit(127);
   }
