@@ -61,6 +61,7 @@ void declare(CLI::App& app, Args& a) {
   l->add_option("--allow", o.allow, "calling AE titles allowed to send")->delimiter(',')->required();
   l->add_option("--nnunet", o.nnunet, "nnU-Net v2 result folder")->excludes(l->add_option("-m,--model", o.model, "model bundle"));
   l->add_option("--send-to", a.send_to, "where the SEG goes: AET@HOST:PORT")->required();
+  l->add_flag("--send-tls", o.send_tls, "send the SEG over TLS too (--tls alone secures the listening port)");
   l->add_option("--quiet-seconds", o.quiet_seconds, "a series is complete after this long without new instances")
       ->check(CLI::Range(0.1, 86400.0))->capture_default_str();
   l->add_option("--workers", o.workers, "concurrent segmentations")->check(CLI::Range(1, 64))->capture_default_str();
@@ -92,12 +93,7 @@ ExitCode execute(Args& a, cli::Context& ctx) {
   const pacs::Peer peer = pacs::parse_peer(a.peer);
   a.retrieve.overwrite = ctx.force();
   pacs::Report r;
-  if (a.cmd[0]->parsed()) {
-    pacs::echo(peer, a.net);
-    r.text = "C-ECHO " + peer.str() + ": ok";
-    r.json.push_back(Json::object());
-    r.json.back()["echo"] = peer.str();
-  }
+  if (a.cmd[0]->parsed()) r = pacs::echo_report(peer, a.net);
   if (a.cmd[1]->parsed()) r = pacs::store_report(peer, pacs::store(peer, {a.paths.begin(), a.paths.end()}, a.net));
   if (a.cmd[2]->parsed()) r = pacs::find_report(pacs::find(peer, a.query, a.net), a.query.level);
   if (a.cmd[3]->parsed()) r = pacs::retrieve_report(a.retrieve, pacs::get(peer, a.retrieve, a.net));

@@ -288,7 +288,9 @@ class Listener {
     const fs::path seg = spool_.folder(v.key) / v.seg_file;
     std::string error;
     try {
-      const StoreSummary s = store(o_.send_to, {seg}, n_);
+      NetworkOptions out = n_;
+      out.tls.enabled = o_.send_tls;
+      const StoreSummary s = store(o_.send_to, {seg}, out);
       if (s.sent == 1) {
         spool_.set_sent(v.key, o_.send_to.str());
         log::info("sent the SEG of {} to {}", v.key, o_.send_to.str());
@@ -339,6 +341,8 @@ void run_listener(const ListenOptions& o, const NetworkOptions& n) {
   for (const auto& a : o.allow) check_ae_title(a, "--allow");
   if (o.model.empty() == o.nnunet.empty()) fail(ExitCode::Usage, "give a model: -m BUNDLE or --nnunet FOLDER");
   if (o.port == 0) fail(ExitCode::Usage, "--port: the port to listen on");
+  if (o.send_tls && (n.tls.ca.empty() || n.tls.cert.empty()))
+    fail(ExitCode::Usage, "--send-tls: give --cert, --key and --ca (used for both directions)");
   std::error_code ec;
   if (!o.model.empty() && !fs::is_directory(o.model, ec))
     fail(ExitCode::BadModel, "model bundle '{}' is not a folder", o.model);

@@ -17,6 +17,7 @@ struct ListenOptions {
   std::vector<std::string> allow;  ///< calling AE titles accepted (required, non-empty)
   std::string model, nnunet;       ///< one of them: passed to voxseg-predict as -m / --nnunet
   Peer send_to;
+  bool send_tls = false;  ///< --tls secures the listening port; this secures sending (same cert/key/ca)
   double quiet_seconds = 10;  ///< a series is complete after this long without new instances
   int workers = 1;            ///< concurrent segmentations
   int max_associations = 8;   ///< concurrent incoming associations

@@ -4,6 +4,17 @@
 
 namespace voxseg::pacs {
 
+Report echo_report(const Peer& peer, const NetworkOptions& options) {
+  echo(peer, options);
+  Report r;
+  Json j = Json::object();
+  j["echo"] = peer.str();
+  j["ok"] = true;
+  r.json.push_back(j);
+  r.text = "C-ECHO " + peer.str() + ": ok";
+  return r;
+}
+
 Report store_report(const Peer& peer, const StoreSummary& s) {
   for (const auto& f : s.failures) log::warn("{}", f);
   Report r;

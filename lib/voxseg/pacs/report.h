@@ -15,6 +15,8 @@ struct Report {
   ExitCode code = ExitCode::Ok;
 };
 
+/// C-ECHO; throws Error(Network) when the peer does not answer.
+Report echo_report(const Peer& peer, const NetworkOptions& options);
 /// Exit 0; 8 when some files failed but others were sent; 3 when nothing readable was sent.
 Report store_report(const Peer& peer, const StoreSummary& s);
 /// A tab-separated table with a header line, or one JSON object per match.
