@@ -5,6 +5,7 @@
 # failure moves the series to failed/, 4 concurrent associations land every instance, SIGTERM exits 0.
 source "$(dirname "$0")/../cli/lib.sh"
 source "$(dirname "$0")/orthanc_env.sh"
+command -v gdcmconv >/dev/null || skip "gdcmconv (libgdcm-tools) is not installed"
 start_orthanc
 LISTEN_PORT=$(free_port); SPOOL="$WORK/spool"
 export FAKE_SEGMENT_LOG="$WORK/segment.log"
@@ -22,6 +23,16 @@ storescu -aet SCU -aec VOXSEG 127.0.0.1 "$LISTEN_PORT" "$WORK/s1"/*.dcm || fail 
 wait_sent 1
 [ "$(seg_count "$(study_of "$WORK/s1")")" = 1 ] || fail "s1: expected exactly 1 SEG in Orthanc"
 grep -q -- "-i $SPOOL/series/.*/instances -o $SPOOL/series/.*/out/labels.nii.gz" "$FAKE_SEGMENT_LOG" || fail "segment command line"
+
+# 1b. JPEG 2000 lossless as storescu -xv proposes it: accepted and spooled as it came (not transcoded).
+make_series "$WORK/j2k_src" 4
+mkdir "$WORK/j2k"
+for f in "$WORK/j2k_src"/*.dcm; do gdcmconv --j2k "$f" "$WORK/j2k/$(basename "$f")" || fail "gdcmconv failed"; done
+storescu -xv -aet SCU -aec VOXSEG 127.0.0.1 "$LISTEN_PORT" "$WORK/j2k"/*.dcm || fail "storescu -xv failed"
+j2k_sop=$(tag_of "$WORK/j2k/$(ls "$WORK/j2k" | head -1)" 0008,0018)
+dcmdump +P 0002,0010 "$SPOOL"/series/*/instances/"$j2k_sop.dcm" | grep -q JPEG2000LosslessOnly || fail "J2K not kept"
+wait_sent 2
+[ "$(seg_count "$(study_of "$WORK/j2k")")" = 1 ] || fail "j2k: expected exactly 1 SEG in Orthanc"
 
 # 2. Unknown calling AE title: A-ASSOCIATE-RJ, exit 7 for our echo; the listener keeps serving.
 expect_exit 7 voxseg pacs echo --aet INTRUDER "VOXSEG@127.0.0.1:$LISTEN_PORT"
@@ -49,7 +60,7 @@ make_series "$WORK/s2" 6
 storescu -aet SCU -aec VOXSEG 127.0.0.1 "$LISTEN_PORT" "$WORK/s2"/*.dcm || fail "storescu s2 failed"
 kill -KILL "$LPID"; wait "$LPID" 2>/dev/null
 start_listener -m "$MODEL" --segment-command "$FAKE" --workers 2
-wait_sent 2
+wait_sent 3
 # ... and kill -9 while segmenting (the stand-in sleeps; it dies with the listener): again exactly one.
 make_series "$WORK/s3" 5
 kill -TERM "$LPID"; wait "$LPID" 2>/dev/null
@@ -60,7 +71,7 @@ until_true 30 grep -q "segmenting $s3_series" "$WORK/listener.log" ||
   fail "s3 never started segmenting"
 kill -KILL "$LPID"; wait "$LPID" 2>/dev/null
 start_listener -m "$MODEL" --segment-command "$FAKE"
-wait_sent 3
+wait_sent 4
 for s in s1 s2 s3; do [ "$(seg_count "$(study_of "$WORK/$s")")" = 1 ] || fail "$s: expected exactly 1 SEG"; done
 
 # 5. Destination down: the SEG is retried and delivered when it comes back (same ports, same storage).
@@ -72,7 +83,7 @@ until_true 30 grep -q "sending the SEG of .* failed" "$WORK/listener.log" || fai
 /usr/sbin/Orthanc --logdir="$WORK/orthanc" "$WORK/orthanc/orthanc.json" >/dev/null 2>&1 &
 OPID=$!; PIDS+=("$OPID")
 until_true 30 curl -sf "$REST/system" -o /dev/null || fail "Orthanc did not restart"
-wait_sent 4
+wait_sent 5
 [ "$(seg_count "$(study_of "$WORK/s4")")" = 1 ] || fail "s4: expected exactly 1 SEG after the destination came back"
 
 # 6. A series the segmentation refuses (exit 3: bad input) goes to failed/ with the reason.
@@ -93,9 +104,9 @@ for i in 1 2 3 4; do
 done
 for i in 1 2 3 4; do wait "${spids[$i]}" || fail "storescu load$i failed"; done
 [ "$(( $(ls "$SPOOL"/series/*/instances/*.dcm | wc -l) - before ))" = 80 ] || fail "not all 80 instances are in the spool"
-wait_sent 8 120
+wait_sent 9 120
 for i in 1 2 3 4; do [ "$(seg_count "$(study_of "$WORK/load$i")")" = 1 ] || fail "load$i: expected exactly 1 SEG"; done
-[ "$(grep -c '"event": "segmented"' "$SPOOL/journal.jsonl")" = 8 ] || fail "some series were segmented twice"
+[ "$(grep -c '"event": "segmented"' "$SPOOL/journal.jsonl")" = 9 ] || fail "some series were segmented twice"
 
 # 8. SIGTERM: clean exit 0.
 kill -TERM "$LPID"; wait "$LPID"; rc=$?
