@@ -192,11 +192,16 @@ class Listener {
     }
     const std::string key = spool_.version_for(text_of(ds, DCM_SeriesInstanceUID), text_of(ds, DCM_StudyInstanceUID), now);
     const fs::path dir = spool_.folder(key) / "instances";
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    detail::write_dataset_durable(ds, DcmXfer(in.transfer_syntax.c_str()).getXfer(),
-                                  dir / (in.sop_instance + ".dcm"));  // a valid UID: checked above
-    spool_.add_instance(key, in.sop_instance, now);
+    try {
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      detail::write_dataset_durable(ds, DcmXfer(in.transfer_syntax.c_str()).getXfer(),
+                                    dir / (in.sop_instance + ".dcm"));  // a valid UID: checked above
+      spool_.add_instance(key, in.sop_instance, now);
+    } catch (...) {
+      spool_.release(key);
+      throw;  // answered "out of resources": the sender keeps the instance and retries
+    }
     log::debug("received {} from {} into {}", in.sop_instance, in.calling_aet, key);
     return STATUS_Success;
   }

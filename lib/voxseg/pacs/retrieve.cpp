@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -124,19 +125,19 @@ RetrieveSummary move(const Peer& peer, const RetrieveRequest& r, const NetworkOp
   fill_query(query, peer, r, options);
 
   RetrieveSummary s;
-  size_t write_failures = 0;
+  std::atomic<size_t> received{0}, existing{0}, write_failures{0};  // written by the SCP's thread
   detail::ScpHandler handler;
   handler.our_aet = options.aet;
   handler.on_instance = [&](detail::IncomingInstance& in) -> Uint16 {
     const fs::path target = r.output_dir / (uid_file_stem(in.sop_instance) + ".dcm");
     std::error_code ec;
     if (!r.overwrite && fs::exists(target, ec)) {
-      ++s.existing;
+      ++existing;
       return STATUS_Success;
     }
     try {
       detail::write_dataset_durable(*in.dataset, DcmXfer(in.transfer_syntax.c_str()).getXfer(), target);
-      ++s.received;
+      ++received;
       return STATUS_Success;
     } catch (const Error& e) {
       log::error("{}", e.what());
@@ -173,7 +174,6 @@ RetrieveSummary move(const Peer& peer, const RetrieveRequest& r, const NetworkOp
   scu.connect("C-MOVE from");
   OFList<RetrieveResponse*> responses;
   const OFCondition cond = scu.sendMOVERequest(scu.findPresentationContextID(UID_MOVEStudyRootQueryRetrieveInformationModel, ""), options.aet.c_str(), &query, &responses);
-  const size_t received = s.received, existing = s.existing;
   read_final(responses, s, peer, "C-MOVE from");
   detail::check(cond, "C-MOVE from", peer);
   scu.release();

@@ -166,7 +166,10 @@ std::string Spool::version_for(const std::string& series_uid, const std::string&
   int version = 1;
   if (auto l = latest_.find(series_uid); l != latest_.end()) {
     const SeriesVersion& v = versions_.at(l->second);
-    if (v.stage == Stage::Receiving) return v.key;
+    if (v.stage == Stage::Receiving) {
+      ++in_flight_[v.key];
+      return v.key;
+    }
     version = v.version + 1;
   }
   // The first instance's "received" event creates the version; reserve it now so concurrent
@@ -179,6 +182,7 @@ std::string Spool::version_for(const std::string& series_uid, const std::string&
   v.first_received = v.last_received = now;
   versions_[v.key] = v;
   latest_[series_uid] = v.key;
+  ++in_flight_[v.key];
   return v.key;
 }
 
@@ -193,9 +197,15 @@ void Spool::add_instance(const std::string& key, const std::string& sop_uid, dou
   j["version"] = v.version;
   j["sop"] = sop_uid;
   j["t"] = now;
+  --in_flight_[key];
   append(j.dump());
   v.instances += 1;
   v.last_received = now;
+}
+
+void Spool::release(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  --in_flight_[key];
 }
 
 std::vector<std::string> Spool::complete_quiet(double now, double quiet_s) {
@@ -203,6 +213,7 @@ std::vector<std::string> Spool::complete_quiet(double now, double quiet_s) {
   std::vector<std::string> done;
   for (auto& [key, v] : versions_) {
     if (v.stage != Stage::Receiving || v.instances == 0 || now - v.last_received < quiet_s) continue;
+    if (auto f = in_flight_.find(key); f != in_flight_.end() && f->second > 0) continue;
     Json j = Json::object();
     j["event"] = "complete";
     j["key"] = key;

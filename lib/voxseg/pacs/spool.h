@@ -46,9 +46,12 @@ class Spool {
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path folder(const std::string& key) const;
   /// The version an arriving instance of this series joins (a new one when the last is no longer receiving).
+  /// The version cannot complete until add_instance() or release() is called for this instance.
   std::string version_for(const std::string& series_uid, const std::string& study_uid, double now);
   /// Records an instance already written durably under folder(key)/instances.
   void add_instance(const std::string& key, const std::string& sop_uid, double now);
+  /// The instance announced by version_for() was not stored.
+  void release(const std::string& key);
   /// Receiving versions quiet for `quiet_s` become Complete; returns their keys.
   std::vector<std::string> complete_quiet(double now, double quiet_s);
   void set_segmented(const std::string& key, const std::string& seg_file);
@@ -72,7 +75,8 @@ class Spool {
   mutable std::mutex mutex_;
   int journal_fd_ = -1, lock_fd_ = -1;
   std::map<std::string, SeriesVersion> versions_;
-  std::map<std::string, std::string> latest_;  ///< series uid -> key of its latest version
+  std::map<std::string, std::string> latest_;
+  std::map<std::string, int> in_flight_;  ///< instances being written, per version  ///< series uid -> key of its latest version
   size_t quarantined_ = 0;
   std::string last_quarantine_reason_;
 };

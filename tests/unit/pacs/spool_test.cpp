@@ -47,7 +47,9 @@ TEST(Spool, TheSameSeriesAfterCompletionIsANewVersion) {
   const std::string v1 = s.version_for("1.2.3", "1.2", 0);
   s.add_instance(v1, "1.2.3.1", 0);
   EXPECT_EQ(s.version_for("1.2.3", "1.2", 1), v1);  // still receiving: joins
-  s.complete_quiet(100, 10);
+  EXPECT_TRUE(s.complete_quiet(100, 10).empty());    // ... and cannot complete while that instance is written
+  s.release(v1);                                     // (it was not stored after all)
+  EXPECT_EQ(s.complete_quiet(100, 10), std::vector<std::string>{v1});
   const std::string v2 = s.version_for("1.2.3", "1.2", 101);
   EXPECT_NE(v2, v1);
   EXPECT_EQ(v2, "1.2.3.v2");
