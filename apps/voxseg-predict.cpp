@@ -48,6 +48,7 @@ void declare(CLI::App& app, Args& a) {
   app.add_flag("--tta,!--disable-tta", a.predict.tta, "mirroring test-time augmentation (default on, as nnU-Net)");
   app.add_flag("--save-probabilities", a.predict.save_probabilities,
                "also write <case>_probabilities<ext>: softmax [K,Z,Y,X] float32");
+  app.add_flag("--dicom-seg", a.predict.dicom_seg, "also write <case>.seg.dcm (DICOM SEG) for cases read from DICOM");
   app.add_flag("--largest-component", a.predict.postprocess.largest_component, "keep each label's largest component");
   app.add_flag("--fill-holes", a.predict.postprocess.fill_holes, "fill background enclosed by one label");
   app.add_option("--min-size-ml", a.predict.postprocess.min_size_ml, "drop components smaller than this (ml)")
@@ -79,6 +80,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   options.postprocess.fill_holes |= model.postprocess.fill_holes;
   if (options.postprocess.min_size_ml == 0) options.postprocess.min_size_ml = model.postprocess.min_size_ml;
   const auto cases = infer::group_channel_files(io::expand_inputs(a.inputs), model.in_channels());
+  if (options.dicom_seg) infer::check_dicom_seg_inputs(cases);  // exit 2 when no case is DICOM
   if (to_file && cases.size() != 1)
     fail(ExitCode::Usage, "-o '{}' is a file but there are {} cases; give a folder", a.output, cases.size());
   if (!to_file) {
@@ -94,7 +96,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
       if (!out) return;
       const Json r = infer::run_case(input, model, options, infer::case_outputs(*out), ctx.force(), ctx.provenance(),
                                      c.progress("predict"));
-      for (const char* key : {"labels", "probabilities", "tiles", "timings", "peak_rss_mb", "device", "precision"})
+      for (const char* key : {"labels", "probabilities", "dicom_seg", "tiles", "timings", "peak_rss_mb", "device", "precision"})
         if (const Json* v = r.find(key)) c.report(key, *v);
       c.set_summary(fmt::format("{}: {} ({} tiles, {:.1f} s network, peak {:.0f} MB)", input.name, out->string(),
                                 r.find("tiles")->as_int(), r.find("timings")->find("network_s")->as_double(),

@@ -11,6 +11,7 @@
 #include "voxseg/core/volume.h"
 #include "voxseg/infer/segmentation.h"
 #include "voxseg/infer/sliding_window.h"
+#include "voxseg/io/dicom_seg.h"
 #include "voxseg/models/network.h"
 #include "voxseg/postprocess/components.h"
 #include "voxseg/postprocess/instances.h"
@@ -31,6 +32,8 @@ struct Model {
   bool instances = false;
   postprocess::InstanceOptions instance_options;
   std::string id, sha256, source, device, precision;  ///< provenance
+  /// Names, colours and codes of the label values (for DICOM SEG output); background excluded.
+  std::vector<io::SegmentInfo> segments;
   int64_t num_classes() const { return networks.empty() ? 0 : networks.front()->num_classes(); }
   int64_t in_channels() const { return networks.empty() ? 0 : networks.front()->in_channels(); }
 };
@@ -42,6 +45,7 @@ struct PredictOptions {
   bool tta = true;                ///< mirroring over the model's axes (nnU-Net's default)
   bool stream = true;             ///< slab streaming; false keeps every accumulator slice (for tests)
   bool save_probabilities = false;
+  bool dicom_seg = false;         ///< also write <name>.seg.dcm for cases read from a DICOM series
   postprocess::Options postprocess;
 };
 

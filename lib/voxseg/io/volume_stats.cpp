@@ -142,6 +142,7 @@ Json describe_volume_file(const std::string& path, const ReadOptions& read, cons
   out["voxel_volume_mm3"] = volume.geometry.voxel_volume_mm3();
   out["statistics"] = volume_statistics(volume, stats);
   if (info.format == "DICOM") out["dicom"] = info.metadata;
+  if (info.format == "DICOM SEG") out["dicom_seg"] = info.metadata;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     Json series = Json::array();
@@ -202,6 +203,17 @@ std::string describe_text(const Json& d) {
     if (m->find("series_uid")) line("series", m->find("series_uid")->as_string());
     if (const Json* r = m->find("rescale"))
       line("rescale", fmt::format("slope {} intercept {}", number(*r->find("slope")), number(*r->find("intercept"))));
+  }
+  if (const Json* m = d.find("dicom_seg")) {
+    line("segmentation", fmt::format("{}, {} frames, grid of the {}", m->find("segmentation_type")->as_string(),
+                                     m->find("frames")->as_int(), m->find("grid")->as_string()));
+    line("series", m->find("series_uid")->as_string());
+    line("references", m->find("referenced_series_uid")->as_string());
+    line("segments", std::to_string(m->find("segments")->size()));
+    for (const auto& x : m->find("segments")->as_array())
+      out += fmt::format("    {:>3} -> label {:<4} {:<20} {:>4} frames  type {}  category {}\n", x.find("number")->as_int(),
+                         x.find("label")->as_int(), x.find("name")->as_string(), x.find("frames")->as_int(),
+                         x.find("type")->as_string(), x.find("category")->as_string());
   }
   if (const Json* series = d.find("series")) {
     line("series", fmt::format("{} in the folder", series->size()));
