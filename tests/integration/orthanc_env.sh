@@ -53,7 +53,7 @@ seg_instances() {
     /usr/bin/python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)))'
 }
 # tag_of FILE TAG: one attribute value of a DICOM file.
-tag_of() { dcmdump +Un +P "$2" "$1" 2>/dev/null | head -1 | sed -E 's/^[^[]*\[([^]]*)\].*/\1/'; }
+tag_of() { dcmdump -Un +P "$2" "$1" 2>/dev/null | head -1 | sed -E 's/^[^[]*\[([^]]*)\].*/\1/'; }
 new_uid() { /usr/bin/python3 -c 'import uuid; print("2.25.%d" % uuid.uuid4().int)'; }
 # make_series DIR COUNT: COUNT instances of the sample CT as a new study and series (new SOP UIDs).
 make_series() {
