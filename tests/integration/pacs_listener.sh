@@ -108,6 +108,12 @@ wait_sent 9 120
 for i in 1 2 3 4; do [ "$(seg_count "$(study_of "$WORK/load$i")")" = 1 ] || fail "load$i: expected exactly 1 SEG"; done
 [ "$(grep -c '"event": "segmented"' "$SPOOL/journal.jsonl")" = 9 ] || fail "some series were segmented twice"
 
+# 7b. A DICOM SEG series (e.g. our own result routed back) is stored but never segmented.
+seg_file=$(ls "$SPOOL"/series/*/out/labels.seg.dcm | head -1)
+storescu -R -aet SCU -aec VOXSEG 127.0.0.1 "$LISTEN_PORT" "$seg_file" || fail "storescu of a SEG failed"
+until_true 30 stage_is failed 2 || fail "the SEG series was not set aside"
+grep -q "DICOM SEG objects" "$SPOOL"/failed/*/reason.txt || fail "no reason for the SEG series"
+
 # 8. SIGTERM: clean exit 0.
 kill -TERM "$LPID"; wait "$LPID"; rc=$?
 [ "$rc" = 0 ] || fail "listener exited $rc on SIGTERM"

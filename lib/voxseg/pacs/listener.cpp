@@ -197,7 +197,7 @@ class Listener {
       fs::create_directories(dir, ec);
       detail::write_dataset_durable(ds, DcmXfer(in.transfer_syntax.c_str()).getXfer(),
                                     dir / (in.sop_instance + ".dcm"));  // a valid UID: checked above
-      spool_.add_instance(key, in.sop_instance, now);
+      spool_.add_instance(key, in.sop_instance, now, in.sop_class == UID_SegmentationStorage);
     } catch (...) {
       spool_.release(key);
       throw;  // answered "out of resources": the sender keeps the instance and retries
@@ -239,6 +239,10 @@ class Listener {
   }
 
   void segment(const std::string& key) {
+    if (spool_.get(key).has_seg_objects) {  // e.g. our own SEG routed back: never segment a segmentation
+      spool_.set_failed(key, "the series holds DICOM SEG objects, not images: stored, not segmented");
+      return;
+    }
     const fs::path folder = spool_.folder(key), out = folder / "out";
     std::error_code ec;
     fs::create_directories(out, ec);

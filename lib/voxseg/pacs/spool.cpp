@@ -136,6 +136,7 @@ void Spool::apply(const std::string& line, bool /*replaying*/) {
     }
     it->second.instances += 1;
     it->second.last_received = t;
+    if (const Json* seg = j.find("seg_object")) it->second.has_seg_objects |= seg->is_bool() && seg->as_bool();
     return;
   }
   if (it == versions_.end()) return;  // an event for an unknown version: nothing to update
@@ -186,7 +187,7 @@ std::string Spool::version_for(const std::string& series_uid, const std::string&
   return v.key;
 }
 
-void Spool::add_instance(const std::string& key, const std::string& sop_uid, double now) {
+void Spool::add_instance(const std::string& key, const std::string& sop_uid, double now, bool is_seg) {
   std::lock_guard<std::mutex> lock(mutex_);
   SeriesVersion& v = versions_.at(key);
   Json j = Json::object();
@@ -196,9 +197,11 @@ void Spool::add_instance(const std::string& key, const std::string& sop_uid, dou
   j["study"] = v.study_uid;
   j["version"] = v.version;
   j["sop"] = sop_uid;
+  if (is_seg) j["seg_object"] = true;
   j["t"] = now;
   --in_flight_[key];
   append(j.dump());
+  v.has_seg_objects |= is_seg;
   v.instances += 1;
   v.last_received = now;
 }

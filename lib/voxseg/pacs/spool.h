@@ -27,6 +27,7 @@ struct SeriesVersion {
   double next_send = 0;  ///< earliest time of the next send attempt
   std::string seg_file;  ///< relative to the version folder, once segmented
   std::string last_error;
+  bool has_seg_objects = false;  ///< some instance is a DICOM SEG (not an image to segment)
 };
 
 /// The spool folder: instances, outputs and an append-only journal (one JSON object per line,
@@ -49,7 +50,7 @@ class Spool {
   /// The version cannot complete until add_instance() or release() is called for this instance.
   std::string version_for(const std::string& series_uid, const std::string& study_uid, double now);
   /// Records an instance already written durably under folder(key)/instances.
-  void add_instance(const std::string& key, const std::string& sop_uid, double now);
+  void add_instance(const std::string& key, const std::string& sop_uid, double now, bool is_seg = false);
   /// The instance announced by version_for() was not stored.
   void release(const std::string& key);
   /// Receiving versions quiet for `quiet_s` become Complete; returns their keys.
