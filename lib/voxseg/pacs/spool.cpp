@@ -66,7 +66,10 @@ void trim_torn_tail(const fs::path& journal) {
 }  // namespace
 
 Spool::Spool(fs::path dir, bool lock) : dir_(std::move(dir)) {
+  std::error_code ec;
+  const bool created = !fs::exists(dir_, ec);
   for (const char* sub : {"series", "failed", "quarantine"}) make_dir(dir_ / sub);
+  if (created && lock) fs::permissions(dir_, fs::perms::owner_all, ec);  // patient data: owner only
   if (lock) {
     lock_fd_ = ::open((dir_ / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)

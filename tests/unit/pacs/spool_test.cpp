@@ -73,6 +73,12 @@ TEST(Spool, IgnoresATornLastLineAndKeepsAppending) {
   EXPECT_EQ(s.get(a).stage, pacs::Stage::Complete);
 }
 
+TEST(Spool, ANewSpoolIsReadableByItsOwnerOnly) {
+  const fs::path dir = scratch("perms") / "spool";
+  pacs::Spool s(dir, true);
+  EXPECT_EQ(fs::status(dir).permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
 TEST(Spool, ASecondListenerCannotTakeTheSameSpool) {
   const fs::path dir = scratch("lock");
   pacs::Spool first(dir, true);
