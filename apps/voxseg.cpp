@@ -26,6 +26,7 @@ constexpr Verb kVerbs[] = {
     {"predict", "segment volumes with a model bundle or an nnU-Net v2 result folder"},
     {"eval", "score predictions against references: overlap, surface and instance metrics"},
     {"train", "train a U-Net on a labeled dataset and write a model bundle"},
+    {"refine", "segment or refine masks with box-prompted SAM / MedSAM (images and volumes)"},
 };
 
 fs::path own_folder() {

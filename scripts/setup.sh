@@ -15,6 +15,7 @@ test_pkgs=(
   python3-torch python3-numpy python3-nibabel python3-pydicom
   mricron-data insighttoolkit5-examples
   chromium python3-scipy
+  python3-pil python3-skimage  # refine: Pillow and scikit-image resizing as SAM/MedSAM do it (reference fixtures)
   snakemake slurm-wlm munge
 )
 [ "${1:-}" = "--tests" ] && want=("${build_pkgs[@]}" "${test_pkgs[@]}") || want=("${build_pkgs[@]}")
