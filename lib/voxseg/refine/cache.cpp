@@ -46,7 +46,7 @@ std::optional<at::Tensor> EmbeddingCache::load(const std::string& key) const {
     log::warn("cache entry '{}' is not an embedding; ignored", path.string());
     return std::nullopt;
   }
-  std::vector<int64_t> shape(size_t(dims));
+  std::vector<int64_t> shape(static_cast<size_t>(dims));
   in.read(reinterpret_cast<char*>(shape.data()), std::streamsize(sizeof(int64_t) * shape.size()));
   int64_t numel = 1;
   for (const int64_t s : shape) numel = (s > 0 && s < (int64_t(1) << 20)) ? numel * s : -1;
