@@ -124,3 +124,53 @@ TEST(Transforms, SamFrameRoundsTheLongSideScaleAsResizeLongestSide) {
   EXPECT_EQ(m.resized_h, 1024);
   EXPECT_DOUBLE_EQ(m.scale_x, 1024.0 / 451);
 }
+
+TEST(Transforms, EncoderInputEqualsSamPredictorAndMedSamPreprocessing) {
+  if (!python_has("PIL") || !python_has("skimage") || !python_has("torch"))
+    GTEST_SKIP() << "/usr/bin/python3 needs PIL, skimage and torch (python3-pil, python3-skimage, python3-torch)";
+  const fs::path dir = test_support::fresh_dir(fs::temp_directory_path(), "voxseg-samprep");
+  const int64_t h = 45, w = 70, s = 128;
+  const at::Tensor grey = test_image(1, h, w, 5);
+  write_raw(dir / "in.raw", grey[0]);
+  ASSERT_EQ(run_python(dir, "import numpy as np, torch, torch.nn.functional as F\nfrom PIL import Image\n"
+                            "from skimage import transform\n"
+                            "g = np.fromfile('in.raw', np.uint8).reshape(45, 70)\n"
+                            "rgb = np.repeat(g[:, :, None], 3, axis=-1)\n"
+                            "scale = 128 * 1.0 / max(45, 70); nh, nw = int(45 * scale + 0.5), int(70 * scale + 0.5)\n"
+                            "r = np.array(Image.fromarray(rgb).resize((nw, nh), Image.BILINEAR))\n"
+                            "x = torch.as_tensor(r).permute(2, 0, 1).contiguous()[None]\n"
+                            "x = (x - torch.tensor([123.675, 116.28, 103.53]).view(-1, 1, 1)) / "
+                            "torch.tensor([58.395, 57.12, 57.375]).view(-1, 1, 1)\n"
+                            "x = F.pad(x, (0, 128 - nw, 0, 128 - nh))\n"
+                            "x[0].float().numpy().tofile('sam.raw')\n"
+                            "m = transform.resize(rgb, (128, 128), order=3, preserve_range=True, anti_aliasing=True)"
+                            ".astype(np.uint8)\n"
+                            "m = (m - m.min()) / np.clip(m.max() - m.min(), a_min=1e-8, a_max=None)\n"
+                            "torch.tensor(m).float().permute(2, 0, 1).numpy().tofile('medsam.raw')\n"
+                            "low = torch.linspace(-3, 3, 2 * 32 * 32).view(1, 2, 32, 32)\n"
+                            "low.numpy().tofile('low.raw')\n"
+                            "up = F.interpolate(low, (128, 128), mode='bilinear', align_corners=False)[..., :nh, :nw]\n"
+                            "F.interpolate(up, (45, 70), mode='bilinear', align_corners=False)[0].numpy().tofile('up.raw')\n"
+                            "p = F.interpolate(torch.sigmoid(low), (45, 70), mode='bilinear', align_corners=False)[0]\n"
+                            "p.numpy().tofile('prob.raw')\n"),
+            0);
+  const at::Tensor rgb = grey.expand({3, h, w}).contiguous();
+  const SliceFrame sam = slice_frame(Preset::Sam, h, w, s);
+  const at::Tensor expected_sam = read_raw(dir / "sam.raw", {3, s, s}, torch::kFloat);
+  EXPECT_LT((encoder_input(rgb, Preset::Sam, sam) - expected_sam).abs().max().item<double>(), 1e-6);
+  const SliceFrame med = slice_frame(Preset::MedSam, h, w, s);
+  const at::Tensor expected_med = read_raw(dir / "medsam.raw", {3, s, s}, torch::kFloat);
+  const at::Tensor got_med = encoder_input(rgb, Preset::MedSam, med);
+  // astype(uint8) truncates: a cubic value a rounding error away from an integer may land one grey
+  // level off; allow that on a few pixels only.
+  const at::Tensor diff = (got_med - expected_med).abs();
+  EXPECT_LT(diff.max().item<double>(), 1.5 / 255);
+  EXPECT_LT((diff > 1e-6).sum().item<int64_t>(), 10);
+  const at::Tensor low = read_raw(dir / "low.raw", {2, 32, 32}, torch::kFloat);
+  const at::Tensor up = read_raw(dir / "up.raw", {2, h, w}, torch::kFloat);
+  EXPECT_LT((upscale_logits(low, Preset::Sam, sam) - up).abs().max().item<double>(), 1e-5);
+  const at::Tensor prob = read_raw(dir / "prob.raw", {2, h, w}, torch::kFloat);
+  const at::Tensor med_logits = upscale_logits(low, Preset::MedSam, med);
+  EXPECT_TRUE(torch::equal(med_logits > 0, prob > 0.5));
+  EXPECT_LT((torch::sigmoid(med_logits) - prob).abs().max().item<double>(), 1e-6);
+}
