@@ -27,11 +27,16 @@ class FakeNetwork : public PromptNetwork {
                  const at::Tensor& box, bool multimask) override {
     ++decoded;
     last_box = box;
+    boxes.push_back(box);
     const int64_t k = multimask ? 3 : 1;
-    return {torch::full({k, 16, 16}, value_), multimask ? torch::tensor({0.1f, 0.9f, 0.5f}) : torch::tensor({0.7f})};
+    at::Tensor logits = torch::full({k, 16, 16}, value_);
+    if (region) logits.fill_(-value_).slice(1, 4, 8).slice(2, 4, 8).fill_(value_);  // low-res rows/cols 4..7
+    return {logits, multimask ? torch::tensor({0.1f, 0.9f, 0.5f}) : torch::tensor({0.7f})};
   }
   int64_t encoded = 0, decoded = 0;
+  bool region = false;  ///< masks only in a fixed square instead of everywhere
   at::Tensor last_box;
+  std::vector<at::Tensor> boxes;
 
  private:
   float value_;
@@ -123,4 +128,32 @@ TEST(Engine, BoxesAreScaledToTheModelFrameAndMultimaskPicksTheBestIou) {
   EXPECT_EQ(p.labels.count_nonzero().item<int64_t>(), 32 * 16);
   opt.multimask = Multimask::Off;
   EXPECT_EQ(run_engine(image, prompts, net, opt, EmbeddingCache()).report.find("prompts")->as_array()[0].find("mask_index")->as_int(), 0);
+}
+
+TEST(Engine, PropagateTightensEachSliceBoxToThePreviousMask) {
+  // 64x64 slices, image size 64: model frame = pixels. The fake's mask is the square 16..31 (low-res 4..7).
+  const at::Tensor image = torch::randint(0, 256, {3, 64, 64}, torch::kByte);
+  const PromptSet prompts = prompts_from_cli({parse_box("10,12,40,50,0,2")}, {}, {64, 64, 3}, false);
+  EngineOptions opt;
+  opt.propagate = true;
+  opt.margin = 2;
+  FakeNetwork net;
+  net.region = true;
+  const EngineResult r = run_engine(image, prompts, net, opt, EmbeddingCache());
+  ASSERT_EQ(net.boxes.size(), 3u);
+  EXPECT_TRUE(torch::equal(net.boxes[0], torch::tensor({10.f, 12.f, 40.f, 50.f}).view({1, 4})));
+  // The mask on slice 0 spans 16..31 (inside the box); slice 1's box is that grown by 2.
+  EXPECT_TRUE(torch::equal(net.boxes[1], torch::tensor({14.f, 14.f, 33.f, 33.f}).view({1, 4})));
+  EXPECT_TRUE(torch::equal(net.boxes[2], torch::tensor({14.f, 14.f, 33.f, 33.f}).view({1, 4})));
+  at::Tensor expected = torch::zeros({3, 64, 64}, torch::kShort);
+  expected.slice(1, 16, 32).slice(2, 16, 32).fill_(1);
+  for (const int64_t y : {16, 31})  // bilinear upsampling rounds the square's corners off
+    for (const int64_t x : {16, 31}) expected.select(1, y).select(1, x).fill_(0);
+  EXPECT_TRUE(torch::equal(r.labels, expected)) << r.labels.sum({1, 2});
+  // Without --propagate every slice gets the given box.
+  FakeNetwork plain;
+  plain.region = true;
+  opt.propagate = false;
+  run_engine(image, prompts, plain, opt, EmbeddingCache());
+  EXPECT_TRUE(torch::equal(plain.boxes[2], torch::tensor({10.f, 12.f, 40.f, 50.f}).view({1, 4})));
 }
