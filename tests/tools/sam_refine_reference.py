@@ -4,7 +4,7 @@ post-processing, re-implemented here from their published behaviour with Pillow,
 numpy and torch, around a PyTorch SAM network built by make_sam_fixture.py.
 
 usage: sam_refine_reference.py CHECKPOINT IMAGE.png OUT_PREFIX --preset sam|medsam
-           (--box X0,Y0,X1,Y1 | --point X,Y:1|0 ...) [--multimask on|off]
+           (--box X0,Y0,X1,Y1 | --point X,Y:1|0 ...) [--multimask on|off] [--fixture-preset tiny]
 writes OUT_PREFIX_logits.f32 (float32 [H,W], the chosen mask's upsampled logits; MedSAM: logit of
 the upsampled probability), OUT_PREFIX_mask.u8 (uint8 [H,W]) and OUT_PREFIX.json (iou, mask_index)."""
 import argparse
@@ -39,17 +39,25 @@ def apply_coords(coords, original_size, long_side):  # ResizeLongestSide.apply_c
     return coords
 
 
+def load_sam(checkpoint, preset):
+    sam = make_sam_fixture.Sam(make_sam_fixture.PRESETS[preset]).eval()
+    sd = torch.load(checkpoint)
+    if "model" in sd:  # MedSAM's training checkpoint
+        sd = {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd["model"].items()}
+    sam.load_state_dict(sd)
+    sam.img_size = make_sam_fixture.PRESETS[preset]["image_size"]
+    return sam
+
+
 def decode(sam, embedding, points, labels, box, multimask):
-    pts = None if points is None else (points, labels)
-    sparse, dense = sam.prompt_encoder(points=pts, boxes=box, masks=None)
-    low_res, iou = sam.mask_decoder(image_embeddings=embedding, image_pe=sam.prompt_encoder.get_dense_pe(),
-                                    sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
-                                    multimask_output=multimask)
-    return low_res, iou
+    """Sam.predict_torch's network part: prompt encoder, mask decoder, SAM's mask selection."""
+    sparse, dense = sam.prompt_encoder(points, labels, box, None, 1)
+    masks, iou = sam.mask_decoder.forward_one(embedding, sam.prompt_encoder.dense_pe(), sparse, dense)
+    return (masks[:, 1:], iou[:, 1:]) if multimask else (masks[:, :1], iou[:, :1])
 
 
 def run_sam(sam, rgb, box, points, point_labels, multimask):
-    s = sam.image_encoder.img_size
+    s = sam.img_size
     h, w = rgb.shape[:2]
     newh, neww = preprocess_shape(h, w, s)
     resized = np.array(Image.fromarray(rgb).resize((neww, newh), Image.BILINEAR))  # torchvision resize on PIL
@@ -75,14 +83,14 @@ def run_sam(sam, rgb, box, points, point_labels, multimask):
 
 def run_medsam(sam, rgb, box, multimask):
     from skimage import transform
-    s = sam.image_encoder.img_size
+    s = sam.img_size
     h, w = rgb.shape[:2]
     img = transform.resize(rgb, (s, s), order=3, preserve_range=True, anti_aliasing=True).astype(np.uint8)
     img = (img - img.min()) / np.clip(img.max() - img.min(), a_min=1e-8, a_max=None)
     x = torch.tensor(img).float().permute(2, 0, 1).unsqueeze(0)
     embedding = sam.image_encoder(x)
     box_1024 = np.array([box]) / np.array([w, h, w, h]) * s
-    box_t = torch.as_tensor(box_1024, dtype=torch.float)[:, None, :]
+    box_t = torch.as_tensor(box_1024, dtype=torch.float)
     low_res, iou = decode(sam, embedding, None, None, box_t, multimask)
     k = int(torch.argmax(iou[0])) if multimask else 0
     prob = torch.sigmoid(low_res[:, k:k + 1])
@@ -100,6 +108,7 @@ def main():
     ap.add_argument("--box")
     ap.add_argument("--point", action="append", default=[])
     ap.add_argument("--multimask", default="auto")
+    ap.add_argument("--fixture-preset", default="tiny", help="make_sam_fixture.py preset the weights were made with")
     a = ap.parse_args()
     rgb = np.array(Image.open(a.image))
     if rgb.ndim == 2:
@@ -109,7 +118,7 @@ def main():
     points = [[float(v) for v in p.split(":")[0].split(",")] for p in a.point] or None
     labels = [int(p.split(":")[1]) for p in a.point] or None
     multimask = a.multimask == "on" or (a.multimask == "auto" and box is None and len(a.point) == 1)
-    sam = make_sam_fixture.load_reference_sam(a.checkpoint)
+    sam = load_sam(a.checkpoint, a.fixture_preset)
     with torch.no_grad():
         if a.preset == "sam":
             logits, mask, iou, k = run_sam(sam, rgb, box, points, labels, multimask)
