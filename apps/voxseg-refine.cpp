@@ -53,6 +53,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   o.engine.multimask = refine::parse_multimask(a.multimask);
   if (o.engine.propagate) o.engine.margin = o.prompts.margin;
   refine::check_case_options(o, a.output);  // usage and existing outputs (exit 2 / 5) before any work
+  // TODO(merge infra): warn_if_slow_blas();  (voxseg/core/runtime_info.h, infra branch; not on this branch yet)
   const refine::EmbeddingCache cache = a.cache.empty() ? refine::EmbeddingCache() : refine::EmbeddingCache(a.cache);
   cli::Batch batch{ctx};
   const std::string name = std::filesystem::path(a.input).filename().string();
@@ -60,8 +61,6 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
     const auto out = c.claim_output_path(a.output);
     if (!out) return;
     const refine::PreparedCase prepared = refine::prepare_case(a.input, *out, o);  // bad input or prompts: 3 / 2
-    // TODO(infra): warn here when the reference BLAS is loaded, with infra's shared check, e.g.
-    // voxseg::warn_if_reference_blas("refine"); (not on this branch yet)
     const auto network = refine::load_sam_network(a.checkpoint, a.device, a.precision);  // exit 4 / 6
     Json r = refine::refine_case(prepared, *out, *network, o, cache, c.progress("refine"));
     r["checkpoint"] = a.checkpoint;
