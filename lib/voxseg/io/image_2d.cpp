@@ -15,6 +15,11 @@
 #include "voxseg/io/detail/io_common.h"
 
 namespace voxseg::io {
+namespace {
+bool torch_equal_channels(const at::Tensor& hwc) {
+  return at::equal(hwc.select(2, 0), hwc.select(2, 1)) && at::equal(hwc.select(2, 0), hwc.select(2, 2));
+}
+}  // namespace
 
 bool is_image_2d_path(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
@@ -47,8 +52,10 @@ Volume read_image_2d(const std::filesystem::path& path) {
     Volume v;
     v.geometry.dims = 2;
     v.geometry.size = {w, h, 1};
-    if (components == 1) {
-      v.data = interleaved.permute({2, 0, 1}).contiguous();  // [1,Y,X]
+    // Grey images some readers expand to RGB (BMP palettes) come back grey.
+    const bool grey = components == 1 || torch_equal_channels(interleaved);
+    if (grey) {
+      v.data = interleaved.slice(2, 0, 1).permute({2, 0, 1}).contiguous();  // [1,Y,X]
     } else {
       v.data = interleaved.slice(2, 0, 3).permute({2, 0, 1}).unsqueeze(1).contiguous();  // [3,1,Y,X]
     }

@@ -10,7 +10,8 @@ bool is_image_2d_path(const std::filesystem::path& path);
 
 /// An 8-bit grey or RGB(A) image as a 2D volume with pixel coordinates (spacing 1, origin 0):
 /// uint8 [1,Y,X] for grey, [3,1,Y,X] for colour (alpha dropped). Throws Error(BadInput) for a
-/// missing or unreadable file, more than 8 bits per sample or more than 2 dimensions.
+/// missing or unreadable file, more than 8 bits per sample or more than 2 dimensions. Colour images
+/// whose channels are all equal (e.g. palette BMPs expanded by the reader) are returned grey.
 Volume read_image_2d(const std::filesystem::path& path);
 
 /// Writes a 2D volume [1,Y,X] (values 0..255) as an 8-bit grey image; format from the extension,
