@@ -25,6 +25,13 @@ struct SamConfig {
   int64_t patch_size = 16;
   int64_t window_size = 14;
   int64_t out_chans = 256;  ///< neck / prompt embedding width
+  // Prompt encoder and mask decoder (the same in every official variant; detected anyway).
+  int64_t mask_in_chans = 16;       ///< channels of the mask-input downscaling
+  int64_t decoder_depth = 2;        ///< two-way transformer layers
+  int64_t decoder_heads = 8;        ///< not visible in shapes: SAM's fixed 8
+  int64_t decoder_mlp_dim = 2048;
+  int64_t decoder_iou_hidden = 256;
+  int64_t decoder_iou_depth = 3;
 };
 
 namespace detail {
@@ -65,7 +72,8 @@ class SamModel {
   /// prompt encoder adds the half-pixel shift itself).
   struct Prompts {
     at::Tensor points;        ///< [N,P,2] float (x,y) or undefined
-    at::Tensor point_labels;  ///< [N,P] int/float: 1 foreground, 0 background, -1 padding; or undefined
+    at::Tensor point_labels;  ///< [N,P] int/float: 1 foreground, 0 background, -1 padding
+                              ///< (2/3: box top-left/bottom-right corner, as in SAM's ONNX model); or undefined
     at::Tensor boxes;         ///< [N,4] float x0,y0,x1,y1 or undefined
     at::Tensor mask_input;    ///< [N,1,S/4,S/4] float logits or undefined
   };
