@@ -14,7 +14,7 @@ expect_stderr "outside the image"
 run 2 --box 30,5,10,20          # empty
 expect_stderr "empty box"
 run 2 --box 1,2,10,20,0,0       # 3D box on a 2D image
-expect_stderr "3D box on a 2D image"
+expect_stderr "3D box.* on a 2D image"
 run 2 --box 1,2,10,20 --labels grey.png
 echo '{"labels": [{"label": 1, "boxes": [[1, 2, 10, 20]], "pointz": []}]}' > p.json
 run 2 --prompts p.json
