@@ -24,6 +24,12 @@ expect_stderr "$CKPT"
 head -c 100 /dev/zero > zeros.pth; CKPT=zeros.pth
 run 4 --box 1,2,10,20
 expect_stderr "$CKPT"
+if [ -f "$VOXSEG_SOURCE/tests/tools/make_sam_fixture.py" ]; then  # a real checkpoint, truncated
+  /usr/bin/python3 "$VOXSEG_SOURCE/tests/tools/make_sam_fixture.py" fx --preset tiny --weights-only >/dev/null
+  head -c 3000000 fx/weights.pth > cut.pth; CKPT=cut.pth
+  run 4 --box 1,2,10,20
+  expect_stderr "cut.pth"
+fi
 [ ! -e out.png ] || fail "an output was written"
 touch out.png
 run 5 --box 1,2,10,20
