@@ -112,6 +112,15 @@ TEST_F(SamTest, PromptEncodingMatchesPyTorch) {
   }
 }
 
+TEST_F(SamTest, BoxCornersAsLabelledPointsEqualTheBoxEmbedding) {
+  // SAM's ONNX interface passes a box as two points with labels 2 and 3.
+  const auto impl = tiny_impl();
+  const at::Tensor boxes = at::tensor({10.f, 20.f, 150.f, 200.5f, 0.f, 3.f, 255.f, 99.f}).view({2, 4});
+  const at::Tensor labels = at::tensor({2, 3, 2, 3}).view({2, 2});
+  const at::Tensor as_points = impl->prompt_encoder.embed_points(boxes.view({2, 2, 2}), labels, false);
+  EXPECT_LT(rel_diff(as_points, impl->prompt_encoder.embed_boxes(boxes)), 1e-6);
+}
+
 TEST_F(SamTest, MaskDecoderEndToEndMatchesPyTorch) {
   const SamModel model = SamModel::load(tiny() / "weights.pth", c10::Device(c10::kCPU), Precision::FP32);
   const auto io = read_io(tiny());
