@@ -19,6 +19,7 @@ test_pkgs=(
   mricron-data insighttoolkit5-examples
   chromium python3-scipy
   clang-format  # scripts/check.sh (format of changed files)
+  python3-pil python3-skimage  # refine: Pillow and scikit-image resizing as SAM/MedSAM do it (reference fixtures)
   snakemake slurm-wlm munge
 )
 [ "${1:-}" = "--tests" ] && want=("${build_pkgs[@]}" "${test_pkgs[@]}") || want=("${build_pkgs[@]}")
