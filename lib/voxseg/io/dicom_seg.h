@@ -89,9 +89,10 @@ Volume read_dicom_seg(const std::filesystem::path& seg, const std::optional<std:
 /// 0..65535, at most 128 distinct values, and at least 10% of the voxels 0 (background).
 bool looks_like_label_map(const Volume& volume);
 
-/// `labels` on the grid `target` as int64 [Z,Y,X]: unchanged when the geometries agree; reordered
-/// (no interpolation) when it is the same physical grid with flipped or permuted axes; nearest
-/// neighbour when `resample`; otherwise Error(BadInput) saying how the grids differ. `what` names
+/// `labels` on the grid `target` as int32 [Z,Y,X] (values 0..65535, else Error(BadInput)):
+/// unchanged when the geometries agree; reordered (no interpolation) when it is the same physical
+/// grid with flipped or permuted axes; nearest neighbour when `resample`; otherwise
+/// Error(BadInput) saying how the grids differ. `what` names
 /// the label map in messages ("the label map").
 at::Tensor labels_on_grid(const Volume& labels, const Geometry& target, bool resample, const std::string& what);
 

@@ -172,9 +172,10 @@ Volume read_dicom_seg(const fs::path& path, const std::optional<fs::path>& refer
   if (ds.findAndGetElement(DCM_PixelData, pixel_element).bad() || !pixel_element)
     fail(ExitCode::BadInput, "cannot read '{}': no pixel data", name);
   Uint8* pixel_ptr = nullptr;
-  if (pixel_element->getUint8Array(pixel_ptr).bad() || !pixel_ptr)
-    fail(ExitCode::BadInput, "cannot read '{}': unreadable pixel data", name);
-  pixels = pixel_ptr;
+  Uint16* words = nullptr;  // OW (implicit VR files): the same bytes, little-endian in memory
+  if (pixel_element->getUint8Array(pixel_ptr).good() && pixel_ptr) pixels = pixel_ptr;
+  else if (pixel_element->getUint16Array(words).good() && words) pixels = reinterpret_cast<const Uint8*>(words);
+  else fail(ExitCode::BadInput, "cannot read '{}': unreadable pixel data", name);
   pixel_bytes = pixel_element->getLength();
   const int64_t in_pixels = bits == 1 ? int64_t(pixel_bytes) * 8 / plane : int64_t(pixel_bytes) / plane;
   DcmSequenceOfItems* per_frame = nullptr;

@@ -109,19 +109,27 @@ void write_dicom_seg(const Volume& labels, const fs::path& series_dir, const std
   const auto& slices = source.slices;
   const Geometry& g = source.geometry;
   const at::Tensor grid = labels_on_grid(labels, g, options.resample, "the label map");
-  const at::Tensor present = std::get<0>(at::_unique(grid.flatten(), /*sorted=*/true));
+  const int rows = slices.front().rows, columns = slices.front().columns;
+  const int64_t plane = int64_t(rows) * columns;
+  const at::Tensor grid_c = grid.contiguous();
+  const int32_t* voxels = grid_c.data_ptr<int32_t>();
+  // Which labels each slice holds (one pass), so frames are built only where a label is.
+  std::vector<std::vector<bool>> in_slice(slices.size(), std::vector<bool>(65536, false));
+  std::vector<bool> present(65536, false);
+  for (size_t k = 0; k < slices.size(); ++k)
+    for (int64_t i = 0; i < plane; ++i) in_slice[k][size_t(voxels[int64_t(k) * plane + i])] = true;
+  for (const auto& s : in_slice)
+    for (size_t l = 1; l < s.size(); ++l)
+      if (s[l]) present[l] = true;
   std::vector<SegmentInfo> chosen;
-  for (int64_t i = 0; i < present.numel(); ++i) {
-    const int64_t label = present[i].item<int64_t>();
-    if (label == 0) continue;
-    if (label > 65535) fail(ExitCode::BadInput, "label map holds label {}; SEG labels go up to 65535", label);
+  for (int64_t label = 1; label <= 65535; ++label) {
+    if (!present[size_t(label)]) continue;
     auto it = std::find_if(segments.begin(), segments.end(), [&](const SegmentInfo& s) { return s.label == label; });
     chosen.push_back(it != segments.end() ? *it : default_segment(label));
   }
   if (chosen.empty())
     fail(ExitCode::BadInput, "the label map holds no labels (all background); a DICOM SEG needs at least one segment");
 
-  const int rows = slices.front().rows, columns = slices.front().columns;
   const std::string version_text = algorithm.version.empty() ? std::string(version()) : algorithm.version;
   DcmSegmentation* raw = nullptr;
   check(DcmSegmentation::createBinarySegmentation(
@@ -157,9 +165,6 @@ void write_dicom_seg(const Volume& labels, const fs::path& series_dir, const std
                                                "ImagePositionPatient"),
         "dimension index");
 
-  const at::Tensor grid_c = grid.contiguous();
-  const int64_t* voxels = grid_c.data_ptr<int64_t>();
-  const int64_t plane = int64_t(rows) * columns;
   std::vector<Uint8> mask(size_t(plane), 0);
   std::vector<bool> referenced(slices.size(), false);
   int64_t frames = 0;
@@ -169,13 +174,9 @@ void write_dicom_seg(const Volume& labels, const fs::path& series_dir, const std
     check(seg->addSegment(segment.get(), number), "add segment '" + info.name + "'");
     segment.release();  // owned by the segmentation now
     for (size_t k = 0; k < slices.size(); ++k) {
-      const int64_t* v = voxels + int64_t(k) * plane;
-      bool any = false;
-      for (int64_t i = 0; i < plane; ++i) {
-        mask[size_t(i)] = v[i] == info.label ? 1 : 0;
-        any |= mask[size_t(i)] != 0;
-      }
-      if (!any) continue;  // empty frames are omitted
+      if (!in_slice[k][size_t(info.label)]) continue;  // empty frames are omitted
+      const int32_t* v = voxels + int64_t(k) * plane;
+      for (int64_t i = 0; i < plane; ++i) mask[size_t(i)] = v[i] == info.label ? 1 : 0;
       const auto& s = slices[k];
       std::unique_ptr<FGPlanePosPatient> position(FGPlanePosPatient::createMinimal(
           s.position_text[0].c_str(), s.position_text[1].c_str(), s.position_text[2].c_str()));

@@ -59,10 +59,10 @@ at::Tensor nearest(const at::Tensor& src, const Geometry& from, const Geometry& 
     b[i] = dot(di, {to.origin[0] - from.origin[0], to.origin[1] - from.origin[1], to.origin[2] - from.origin[2]}) /
            from.spacing[i];
   }
-  at::Tensor out = at::zeros({to.size[2], to.size[1], to.size[0]}, at::kLong);
+  at::Tensor out = at::zeros({to.size[2], to.size[1], to.size[0]}, at::kInt);
   const at::Tensor in = src.contiguous();
-  const int64_t* s = in.data_ptr<int64_t>();
-  int64_t* o = out.data_ptr<int64_t>();
+  const int32_t* s = in.data_ptr<int32_t>();
+  int32_t* o = out.data_ptr<int32_t>();
   const int64_t nx = from.size[0], ny = from.size[1], nz = from.size[2];
   for (int64_t z = 0; z < to.size[2]; ++z)
     for (int64_t y = 0; y < to.size[1]; ++y)
@@ -85,9 +85,14 @@ at::Tensor labels_on_grid(const Volume& labels, const Geometry& target, bool res
     if (!at::equal(data, data.round()))
       fail(ExitCode::BadInput, "{} holds fractional values; a label map holds integer labels", what);
   }
-  data = data.to(at::kLong);
-  if (data.numel() > 0 && data.min().item<int64_t>() < 0)
-    fail(ExitCode::BadInput, "{} holds negative values; a label map holds labels >= 0", what);
+  if (data.numel() > 0) {
+    const auto range = at::aminmax(data);
+    if (std::get<0>(range).item<double>() < 0)
+      fail(ExitCode::BadInput, "{} holds negative values; a label map holds labels >= 0", what);
+    if (std::get<1>(range).item<double>() > 65535)
+      fail(ExitCode::BadInput, "{} holds label {}; SEG labels go up to 65535", what, std::get<1>(range).item<double>());
+  }
+  data = data.to(at::kInt);
   const Geometry& g = labels.geometry;
   if (same_geometry(g, target)) return data.contiguous();
   std::array<int, 3> perm{}, sign{};

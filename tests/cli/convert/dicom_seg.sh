@@ -2,8 +2,9 @@
 # pydicom sees the segments, codes, colours, per-frame positions and source references; reading it
 # back (with and without the reference series) equals the label map; flipped/permuted copies of
 # the label map give the byte-identical SEG; another grid is refused (3) unless --resample; a label
-# map to a plain DICOM series is refused (2) unless --as-image; a strict label table; pydicom's
-# dcmqi liver_1frame.dcm reads.
+# map to a plain DICOM series is refused (2) unless --as-image; a strict label table; eval takes a
+# SEG as reference; a fractional SEG with overlapping segments reads thresholded at 0.5, the later
+# segment winning (with the overlap count); pydicom's dcmqi liver_1frame.dcm reads.
 source "$(dirname "$0")/../lib.sh"
 S="$VOXSEG_SOURCE/sample_data"
 [ -d "$S/ct_abdomen_dicom" ] || skip "no sample_data/ct_abdomen_dicom in the source tree"
@@ -121,6 +122,46 @@ expect_one_line_error
 expect_stderr "bad.json: labels\[0\]\.colour: unknown key"
 printf '{"labels": {"background": 0, "liver": 1, "spleen": 2}}\n' >"$WORK/dataset.json"
 expect_exit 0 voxseg convert "$labels" "$WORK/ds.dcm" --seg-reference "$S/ct_abdomen_dicom" --label-table "$WORK/dataset.json"
+
+# Fractional SEG (threshold 0.5) with overlapping segments (the later one wins, with a count):
+# the binary SEG rewritten by pydicom as 8-bit fractions, one spleen frame filled entirely.
+/usr/bin/python3 - "$WORK/seg.dcm" "$WORK/frac.dcm" "$WORK/frac_expected.txt" <<'PY'
+import sys, numpy as np, pydicom
+d = pydicom.dcmread(sys.argv[1]); f = d.pixel_array.astype(np.uint8) * 200  # (frames, rows, cols)
+f[f == 0] = 127                                   # just below 0.5 of 255: background
+spleen = [i for i, g in enumerate(d.PerFrameFunctionalGroupsSequence)
+          if g.SegmentIdentificationSequence[0].ReferencedSegmentNumber == 2][0]
+f[spleen] = 255
+d.BitsAllocated = d.BitsStored = 8; d.HighBit = 7
+d.SegmentationType = "FRACTIONAL"; d.SegmentationFractionalType = "PROBABILITY"; d.MaximumFractionalValue = 255
+d.PixelData = f.tobytes()
+d.save_as(sys.argv[2])
+# Expected overlap count: painting the frames in segment order onto each slice.
+slices = {}
+order = sorted(range(len(f)), key=lambda i: d.PerFrameFunctionalGroupsSequence[i].SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+overlap = 0
+for i in order:
+    g = d.PerFrameFunctionalGroupsSequence[i]
+    n = g.SegmentIdentificationSequence[0].ReferencedSegmentNumber
+    z = float(g.PlanePositionSequence[0].ImagePositionPatient[2])
+    cur = slices.setdefault(z, np.zeros(f.shape[1:], np.int32))
+    on = f[i] >= 128
+    overlap += int(np.count_nonzero(on & (cur != 0) & (cur != n)))
+    cur[on] = n
+open(sys.argv[3], "w").write(str(overlap))
+PY
+expect_exit 0 voxseg convert "$WORK/frac.dcm" "$WORK/frac.nii.gz" --seg-reference "$S/ct_abdomen_dicom"
+expect_stderr "segments overlap in $(cat "$WORK/frac_expected.txt") voxel\(s\); the later segment wins"
+/usr/bin/python3 - "$WORK/frac.nii.gz" "$labels" "$WORK/frac.dcm" <<'PY' || fail "fractional/overlap read wrong"
+import sys, numpy as np, nibabel as nib, pydicom
+got = np.asarray(nib.load(sys.argv[1]).dataobj); lab = np.asarray(nib.load(sys.argv[2]).dataobj).copy()
+d = pydicom.dcmread(sys.argv[3])
+g = [g for g in d.PerFrameFunctionalGroupsSequence if g.SegmentIdentificationSequence[0].ReferencedSegmentNumber == 2][0]
+k = round((float(g.PlanePositionSequence[0].ImagePositionPatient[2]) + 123.75) / 4.5)
+sl = lab[:, :, k]; sl[sl <= 2] = 2  # spleen fills the slice; kidneys and tumor (later segments) stay
+assert np.array_equal(got, lab), np.argwhere(got != lab)[:5]
+print("ok")
+PY
 
 # dcmqi's liver_1frame.dcm (pydicom test data): NumberOfFrames missing, one frame of pixel data.
 L=/usr/lib/python3/dist-packages/pydicom/data/test_files/liver_1frame.dcm

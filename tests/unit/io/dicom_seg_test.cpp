@@ -33,7 +33,7 @@ std::string error_of(const std::function<void()>& f) {
 
 Volume labels_volume() {
   Volume v;
-  v.data = at::arange(2 * 3 * 4, at::kLong).reshape({2, 3, 4}).remainder(5);
+  v.data = at::arange(2 * 3 * 4, at::kInt).reshape({2, 3, 4}).remainder(5);
   v.geometry.size = {4, 3, 2};
   v.geometry.spacing = {1.0, 2.0, 3.0};
   v.geometry.origin = {10, 20, 30};
@@ -133,7 +133,7 @@ TEST(SegGrid, SameGridFlippedPermutedAndResampled) {
                 .find("the label map is not on the grid of the reference series (origin"),
             std::string::npos);
   const at::Tensor r = io::labels_on_grid(shifted, v.geometry, true, "x");
-  EXPECT_TRUE(at::equal(r.select(2, 0), at::zeros({2, 3}, at::kLong)));
+  EXPECT_TRUE(at::equal(r.select(2, 0), at::zeros({2, 3}, at::kInt)));
   EXPECT_TRUE(at::equal(r.narrow(2, 1, 3), v.data.narrow(2, 0, 3)));
 }
 
