@@ -21,14 +21,17 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
   using Clock = std::chrono::steady_clock;
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   auto t0 = Clock::now();
+  remove_stale_partials({out.labels, out.probabilities, out.report});  // left by a killed run
   const Volume image = read_case(input);
   const double read_s = since(t0);
 
   Prediction p = predict_volume(image, model, options, progress);
 
   t0 = Clock::now();
+  // The label map is the case's "done" marker, written last: when it is missing, the case's other
+  // outputs are leftovers of an interrupted run and are redone (overwritten) with it.
   io::WriteOptions w;
-  w.overwrite = overwrite;
+  w.overwrite = true;
   if (options.save_probabilities) {
     w.pixel_type = io::PixelType::Float32;
     io::write_volume(p.probabilities, out.probabilities, w);
@@ -53,10 +56,10 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
   Json& timings = report["timings"];
   timings["read_s"] = read_s;
   w.pixel_type = p.labels.data.scalar_type() == at::kByte ? io::PixelType::UInt8 : io::PixelType::UInt16;
-  // The report is written before the labels: the label map is the "case done" marker.
   if (options.save_probabilities) timings["write_probabilities_s"] = since(t0);
   report["peak_rss_mb"] = double(peak_rss_bytes()) / (1024.0 * 1024.0);
-  write_text_atomic(out.report, report.dump(2) + "\n", overwrite);
+  write_text_atomic(out.report, report.dump(2) + "\n", true);
+  w.overwrite = overwrite;
   io::write_volume(p.labels, out.labels, w);
   return report;
 }

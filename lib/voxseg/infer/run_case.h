@@ -18,7 +18,9 @@ struct CaseOutputs {
 CaseOutputs case_outputs(const std::filesystem::path& labels_path);
 
 /// Reads a case, predicts it and writes its outputs atomically: report and probabilities first, the
-/// label map last (so an existing label map means the case is complete and a rerun can skip it).
+/// label map last. A case is done iff its label map exists: a rerun skips it, and otherwise redoes
+/// everything, so the report and probabilities are always overwritten (leftovers of a killed run,
+/// whose stale temporaries are removed too) and `overwrite` (--force) applies to the label map.
 /// The report holds `provenance` plus timings per stage, device, precision, tiles, peak RSS and the
 /// model's id and sha256; it is returned too. Throws Error as read/predict/write do.
 Json run_case(const ChannelCase& input, Model& model, const PredictOptions& options, const CaseOutputs& outputs,

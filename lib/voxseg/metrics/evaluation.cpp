@@ -24,7 +24,11 @@ namespace {
 // DICOM series sub-folders, hidden and partial files skipped).
 std::map<std::string, std::string> volumes_in(const fs::path& dir) {
   std::map<std::string, std::string> out;
-  for (const auto& c : io::expand_inputs({dir.string()})) out[c.name] = c.path;
+  for (const auto& c : io::expand_inputs({dir.string()})) {
+    const auto [it, inserted] = out.emplace(c.name, c.path);
+    if (!inserted)  // "a.nii.gz" and "a.nrrd": which one to score is not ours to guess
+      fail(ExitCode::Usage, "'{}' and '{}' have the same case name '{}'; keep one", it->second, c.path, c.name);
+  }
   return out;
 }
 
@@ -84,6 +88,26 @@ at::Tensor scalar_labels(const Volume& v, const std::string& path) {
   return v.data;
 }
 
+// Label maps hold integers, and few distinct ones: an intensity image passed as a label map (often
+// -p and -r swapped, or the image given as the prediction) would otherwise be scored as thousands of
+// "labels".
+void check_label_map(const Volume& v, const std::string& path, const char* role, int64_t max_labels) {
+  const char* hint = "it looks like an intensity image, not a label map (are -p and -r swapped, or is an image "
+                     "given as the prediction?)";
+  const at::Tensor& t = v.data;
+  if (t.is_floating_point()) {
+    const at::Tensor fractional = t.ne(t.round());
+    if (fractional.any().item<bool>())
+      fail(ExitCode::BadInput, "'{}' ({}) holds non-integer values (e.g. {}): {}", path, role,
+           t.masked_select(fractional).flatten()[0].item<double>(), hint);
+  }
+  if (max_labels < 0) return;
+  const size_t n = present_labels(v, v).size();
+  if (int64_t(n) > max_labels)
+    fail(ExitCode::BadInput, "'{}' ({}) has {} distinct label values, more than --max-labels {}: {}; raise "
+         "--max-labels if it really holds that many labels", path, role, n, max_labels, hint);
+}
+
 }  // namespace
 
 Pairing pair_inputs(const std::string& pred, const std::string& ref, const std::string& pairs_csv,
@@ -140,6 +164,9 @@ CaseResult evaluate_case(const EvalCase& c, const EvalOptions& o, Progress progr
   Volume pred = io::read_volume(c.pred);
   scalar_labels(ref, c.ref);
   scalar_labels(pred, c.pred);
+  const int64_t max_labels = o.max_labels >= 0 ? o.max_labels : o.instances ? -1 : 1000;
+  check_label_map(pred, c.pred, "prediction", max_labels);
+  check_label_map(ref, c.ref, "reference", max_labels);
   const std::string diff = describe_geometry_difference(pred.geometry, ref.geometry);
   if (!diff.empty()) {
     if (!o.resample_pred)
