@@ -20,7 +20,9 @@ Shard parse_shard(const std::string& text) {
   if (i < 0 || n < 1)
     fail(ExitCode::Usage, "--shard '{}': expected I/N with 1 <= I <= N, e.g. 2/8 (the second of 8 jobs)", text);
   if (i < 1 || i > n)
-    fail(ExitCode::Usage, "--shard '{}': I must be 1..{} (shards count from 1; with sbatch --array=0-{} use $((SLURM_ARRAY_TASK_ID + 1))/{})",
+    fail(ExitCode::Usage,
+         "--shard '{}': I must be 1..{} (shards count from 1; with sbatch --array=0-{} use "
+         "$((SLURM_ARRAY_TASK_ID + 1))/{})",
          text, n, n - 1, n);
   return {i, n};
 }
@@ -40,8 +42,11 @@ void add_case_list_options(CLI::App& app, CaseListOptions& options, bool with_na
           },
           "I/N"));
   if (!with_names) return;
+  auto set_names = [&options](const std::string& v) {
+    options.names = v == "path" ? io::CaseNames::Path : io::CaseNames::Stem;
+  };
   app.add_option_function<std::string>(
-         "--names", [&options](const std::string& v) { options.names = v == "path" ? io::CaseNames::Path : io::CaseNames::Stem; },
+         "--names", set_names,
          "stem: outputs named by file name (ct.nii.gz -> ct); path: by path below the inputs' common folder "
          "(p1/ct.nii.gz -> p1/ct), for exported studies that reuse file names")
       ->check(CLI::IsMember({"stem", "path"}))

@@ -28,7 +28,8 @@ class StderrProgress : public ProgressSink {
       const int width = 30;
       const int filled = int(fraction * width + 0.5);
       // Batch runs prefix the label with "case i/N (elapsed, ETA)"; a long label loses its middle.
-      const std::string shown = label.size() > 72 ? label.substr(0, 40) + "..." + label.substr(label.size() - 29) : label;
+      const std::string shown =
+          label.size() > 72 ? label.substr(0, 40) + "..." + label.substr(label.size() - 29) : label;
       std::fprintf(stderr, "\r%s: %-24s [%s%s] %3d%%\033[K", log::program().c_str(), shown.c_str(),
                    std::string(size_t(filled), '#').c_str(), std::string(size_t(width - filled), '.').c_str(),
                    int(fraction * 100 + 0.5));

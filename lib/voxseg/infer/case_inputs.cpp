@@ -39,7 +39,9 @@ std::vector<ChannelCase> group_channel_files(const std::vector<io::CaseInput>& i
       out.push_back({base, {}, ""});
     }
     const auto [it, inserted] = files[base].emplace(std::stoll(m[2]), in.path);
-    if (!inserted) fail(ExitCode::Usage, "inputs '{}' and '{}' are both channel {} of case '{}'", it->second, in.path, m[2].str(), base);
+    if (!inserted)
+      fail(ExitCode::Usage, "inputs '{}' and '{}' are both channel {} of case '{}'", it->second, in.path, m[2].str(),
+           base);
   }
   for (auto& [base, chans] : files) {
     ChannelCase& c = out[index[base]];
