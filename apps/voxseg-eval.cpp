@@ -109,6 +109,5 @@ int main(int argc, char** argv) {
       "  voxseg eval -p a.nii.gz -r b.nii.gz --surface surfels   DeepMind surface-distance\n"
       "  voxseg eval -p cells_pred/ -r cells_gt/ --instances     matched F1 at IoU>0.5, PQ, splits\n"
       "  voxseg eval -p preds/ -r labels/ --shard 2/4 --csv m2.csv  the second of four jobs\n";
-  return voxseg::cli::run<Args>(argc, argv, {"eval", "Score segmentations against references", examples}, declare,
-                                execute);
+  return voxseg::cli::run<Args>(argc, argv, {"eval", examples}, declare, execute);
 }

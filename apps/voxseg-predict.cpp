@@ -3,8 +3,10 @@
 #include "voxseg/cli/app.h"
 #include "voxseg/cli/batch.h"
 #include "voxseg/cli/case_list.h"
+#include "voxseg/cli/read_options.h"
 #include "voxseg/cli/volume_output.h"
 #include "voxseg/core/log.h"
+#include "voxseg/core/runtime_info.h"
 #include "voxseg/infer/model_source.h"
 #include "voxseg/infer/nnunet_source.h"
 #include "voxseg/infer/run_case.h"
@@ -44,12 +46,14 @@ void declare(CLI::App& app, Args& a) {
   app.add_flag("--tta,!--disable-tta", a.predict.tta, "mirroring test-time augmentation (default on, as nnU-Net)");
   app.add_flag("--save-probabilities", a.predict.save_probabilities,
                "also write <case>_probabilities<ext>: softmax [K,Z,Y,X] float32");
+  app.add_flag("--dicom-seg", a.predict.dicom_seg, "also write <case>.seg.dcm (DICOM SEG) for cases read from DICOM");
   app.add_flag("--largest-component", a.predict.postprocess.largest_component, "keep each label's largest component");
   app.add_flag("--fill-holes", a.predict.postprocess.fill_holes, "fill background enclosed by one label");
   app.add_option("--min-size-ml", a.predict.postprocess.min_size_ml, "drop components smaller than this (ml)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--connectivity", a.predict.postprocess.connectivity, "6|18|26 for components")
       ->check(CLI::IsMember({6, 18, 26}))->capture_default_str();
+  voxseg::cli::add_read_options(app, a.predict.read);
   app.add_option("--ext", a.ext, "label-map extension in folder mode (.nii.gz, .nrrd, .mha)")->capture_default_str();
   voxseg::cli::add_case_list_options(app, a.cases);
 }
@@ -62,6 +66,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   // Before the model: outputs (extension, exists, writable: exit 2/5) and the case list (collisions: 2).
   const cli::VolumeOutput target = cli::prepare_volume_output(a.output, a.ext, ctx.force());
   const auto files = cli::list_cases(a.inputs, a.cases);
+  warn_if_slow_blas();
   // The device and the model are checked before any input is read (exit 6 / 4).
   infer::Model model = a.model.empty() ? infer::load_nnunet_model(a.nnunet_dir, a.nnunet, a.device, precision)
                                        : infer::load_model(a.model, a.device, precision);
@@ -70,6 +75,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   options.postprocess.fill_holes |= model.postprocess.fill_holes;
   if (options.postprocess.min_size_ml == 0) options.postprocess.min_size_ml = model.postprocess.min_size_ml;
   auto cases = infer::group_channel_files(files, model.in_channels());
+  if (options.dicom_seg) infer::check_dicom_seg_inputs(cases);  // exit 2 when no case is DICOM
   if (target.single_file && cases.size() != 1)
     fail(ExitCode::Usage, "-o '{}' is a file but there are {} cases; give a folder", a.output, cases.size());
   cli::select_shard(a.cases.shard(), cases);
@@ -81,7 +87,8 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
       if (!out) return;
       const Json r = infer::run_case(input, model, options, infer::case_outputs(*out), ctx.force(), ctx.provenance(),
                                      c.progress("predict"));
-      for (const char* key : {"labels", "probabilities", "tiles", "timings", "peak_rss_mb", "device", "precision"})
+      for (const char* key : {"labels", "probabilities", "dicom_seg", "tiles", "timings", "peak_rss_mb", "device",
+                              "precision", "runtime"})
         if (const Json* v = r.find(key)) c.report(key, *v);
       c.set_summary(fmt::format("{}: {} ({} tiles, {:.1f} s network, peak {:.0f} MB)", input.name, out->string(),
                                 r.find("tiles")->as_int(), r.find("timings")->find("network_s")->as_double(),
@@ -106,6 +113,5 @@ int main(int argc, char** argv) {
       "Per case: <case><ext> (labels), <case>.json (report), <case>_probabilities<ext> (--save-probabilities).\n"
       "Exit codes: 0 ok, 2 usage, 3 bad input, 4 bad model, 5 cannot write, 6 device unavailable,\n"
       "8 some cases failed (the others were written; rerun without --force to resume).";
-  return voxseg::cli::run<Args>(argc, argv, {"predict", "Segment volumes with a model bundle or an nnU-Net v2 result folder", examples}, declare,
-                                execute);
+  return voxseg::cli::run<Args>(argc, argv, {"predict", examples}, declare, execute);
 }

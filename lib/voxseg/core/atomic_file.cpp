@@ -155,7 +155,8 @@ long partial_pid(const std::string& name, const fs::path& target) {
 
 int remove_stale_partials(const std::vector<fs::path>& targets) {
   std::map<fs::path, std::vector<fs::path>> by_folder;
-  for (const auto& t : targets) by_folder[t.has_parent_path() ? t.parent_path() : fs::path(".")].push_back(t);
+  for (const auto& t : targets)
+    if (!t.filename().empty()) by_folder[t.has_parent_path() ? t.parent_path() : fs::path(".")].push_back(t);
   int removed = 0;
   for (const auto& [folder, group] : by_folder) {
     std::error_code ec;
