@@ -1,6 +1,7 @@
 // voxseg eval: overlap, surface-distance and instance metrics of predictions against references.
 #include "voxseg/cli/app.h"
 #include "voxseg/cli/batch.h"
+#include "voxseg/cli/case_list.h"
 #include "voxseg/metrics/evaluation.h"
 #include "voxseg/metrics/labels.h"
 #include "voxseg/metrics/report.h"
@@ -13,6 +14,7 @@ struct Args {
   vm::EvalOptions eval;
   vm::OutputPaths out;
   bool no_surface = false;
+  voxseg::cli::CaseListOptions cases;
 };
 
 void declare(CLI::App& app, Args& a) {
@@ -36,6 +38,9 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--csv", a.out.csv, "CSV, one row per case x label");
   app.add_option("--output-json", a.out.json, "JSON with cases, summary, conventions and provenance");
   app.add_option("--report", a.out.report_dir, "folder for a self-contained HTML report (index.html)");
+  app.add_option("--max-labels", a.eval.max_labels, "refuse label maps with more distinct values (intensity images; "
+                 "default 1000, unchecked with --instances)")->check(CLI::NonNegativeNumber);
+  voxseg::cli::add_case_list_options(app, a.cases, false);
 }
 
 voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
@@ -49,7 +54,8 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   if (!a.tolerances.empty()) o.metrics.tolerance_by_region = vm::parse_tolerances(a.tolerances);
   if (!a.label_table.empty()) o.names = vm::read_label_table(a.label_table);
   o.qc_images = !a.out.report_dir.empty();
-  const auto pairing = vm::pair_inputs(a.pred, a.ref, a.pairs, a.image);
+  auto pairing = vm::pair_inputs(a.pred, a.ref, a.pairs, a.image);
+  voxseg::cli::select_shard(a.cases.shard(), pairing.cases, pairing.unmatched);
   vm::check_outputs(a.out, ctx.force());
 
   std::vector<vm::CaseResult> results;
@@ -59,7 +65,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
     f["case"] = name, f["error"] = why;
     failures.push_back(f);
   };
-  voxseg::cli::Batch batch{ctx};
+  voxseg::cli::Batch batch{ctx, pairing.cases.size() + pairing.unmatched.size()};
   for (const auto& input : pairing.cases)
     batch.run(input.name, input.pred, [&](voxseg::cli::Case& c) {
       try {
@@ -101,6 +107,7 @@ int main(int argc, char** argv) {
       "  voxseg eval -p a.nii.gz -r b.nii.gz --regions \"liver=1,6;kidneys=2,3\" --tolerance 2\n"
       "  voxseg eval -p a.nii.gz -r b.nii.gz --hd95 pooled       medpy's HD95\n"
       "  voxseg eval -p a.nii.gz -r b.nii.gz --surface surfels   DeepMind surface-distance\n"
-      "  voxseg eval -p cells_pred/ -r cells_gt/ --instances     matched F1 at IoU>0.5, PQ, splits\n";
+      "  voxseg eval -p cells_pred/ -r cells_gt/ --instances     matched F1 at IoU>0.5, PQ, splits\n"
+      "  voxseg eval -p preds/ -r labels/ --shard 2/4 --csv m2.csv  the second of four jobs\n";
   return voxseg::cli::run<Args>(argc, argv, {"eval", examples}, declare, execute);
 }

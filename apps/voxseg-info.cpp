@@ -25,12 +25,14 @@ void declare(CLI::App& app, Args& a) {
 
 voxseg::ExitCode execute(const Args& a, voxseg::cli::Context& ctx) {
   voxseg::cli::Batch batch{ctx};
-  for (const auto& input : voxseg::io::expand_inputs(a.inputs)) {
+  voxseg::io::ExpandOptions listing;
+  listing.failures_as_cases = true;  // a missing path fails its own case only
+  for (const auto& input : voxseg::io::expand_inputs(a.inputs, listing)) {
     batch.run(input.name, input.path, [&](voxseg::cli::Case& c) {
       const voxseg::Json d = voxseg::io::describe_volume_file(input.path, a.read, a.stats);
       for (const auto& [key, value] : d.as_object()) c.report(key, value);
       c.set_summary(input.path + "\n" + voxseg::io::describe_text(d));
-    });
+    }, input.error);
   }
   return batch.finish();
 }

@@ -1,20 +1,15 @@
 // voxseg predict: segment volumes with a model bundle or an nnU-Net v2 result folder (sliding window,
 // TTA, streamed export).
-#include <filesystem>
-
 #include "voxseg/cli/app.h"
 #include "voxseg/cli/batch.h"
+#include "voxseg/cli/case_list.h"
 #include "voxseg/cli/read_options.h"
-#include "voxseg/core/atomic_file.h"
+#include "voxseg/cli/volume_output.h"
 #include "voxseg/core/log.h"
 #include "voxseg/core/runtime_info.h"
 #include "voxseg/infer/model_source.h"
 #include "voxseg/infer/nnunet_source.h"
 #include "voxseg/infer/run_case.h"
-#include "voxseg/io/case_list.h"
-#include "voxseg/io/volume_io.h"
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -24,6 +19,7 @@ struct Args {
   voxseg::infer::NnunetSelection nnunet;
   std::string nnunet_dir, folds;
   voxseg::infer::PredictOptions predict;
+  voxseg::cli::CaseListOptions cases;
 };
 
 void declare(CLI::App& app, Args& a) {
@@ -59,44 +55,35 @@ void declare(CLI::App& app, Args& a) {
       ->check(CLI::IsMember({6, 18, 26}))->capture_default_str();
   voxseg::cli::add_read_options(app, a.predict.read);
   app.add_option("--ext", a.ext, "label-map extension in folder mode (.nii.gz, .nrrd, .mha)")->capture_default_str();
+  voxseg::cli::add_case_list_options(app, a.cases);
 }
 
 voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   using namespace voxseg;
-  const bool to_file = io::is_volume_path(a.output);
-  if (to_file) check_output_path(a.output, ctx.force());  // one output: refuse before any work (exit 5)
-  warn_if_slow_blas();
-  // The device and the model are checked before any input is touched (exit 6 / 4).
   if (a.model.empty() == a.nnunet_dir.empty()) fail(ExitCode::Usage, "give a model: -m BUNDLE or --nnunet FOLDER");
   const models::Precision precision = models::parse_precision(a.precision);
-  for (size_t start = 0; start < a.folds.size();) {  // "0,1,2" -> {"0", "1", "2"}
-    const size_t comma = std::min(a.folds.find(',', start), a.folds.size());
-    const std::string fold = a.folds.substr(start, comma - start);
-    if (fold.empty() || (fold != "all" && fold.find_first_not_of("0123456789") != std::string::npos))
-      fail(ExitCode::Usage, "--folds '{}': expected fold numbers separated by commas, or all", a.folds);
-    a.nnunet.folds.push_back(fold);
-    start = comma + 1;
-  }
+  a.nnunet.folds = infer::parse_fold_list(a.folds);
+  // Before the model: outputs (extension, exists, writable: exit 2/5) and the case list (collisions: 2).
+  const cli::VolumeOutput target = cli::prepare_volume_output(a.output, a.ext, ctx.force());
+  const auto files = cli::list_cases(a.inputs, a.cases);
+  warn_if_slow_blas();
+  // The device and the model are checked before any input is read (exit 6 / 4).
   infer::Model model = a.model.empty() ? infer::load_nnunet_model(a.nnunet_dir, a.nnunet, a.device, precision)
                                        : infer::load_model(a.model, a.device, precision);
   infer::PredictOptions options = a.predict;
   options.postprocess.largest_component |= model.postprocess.largest_component;
   options.postprocess.fill_holes |= model.postprocess.fill_holes;
   if (options.postprocess.min_size_ml == 0) options.postprocess.min_size_ml = model.postprocess.min_size_ml;
-  const auto cases = infer::group_channel_files(io::expand_inputs(a.inputs), model.in_channels());
+  auto cases = infer::group_channel_files(files, model.in_channels());
   if (options.dicom_seg) infer::check_dicom_seg_inputs(cases);  // exit 2 when no case is DICOM
-  if (to_file && cases.size() != 1)
+  if (target.single_file && cases.size() != 1)
     fail(ExitCode::Usage, "-o '{}' is a file but there are {} cases; give a folder", a.output, cases.size());
-  if (!to_file) {
-    std::error_code ec;
-    fs::create_directories(a.output, ec);
-    if (ec) fail(ExitCode::CannotWrite, "cannot create output folder '{}': {}", a.output, ec.message());
-  }
+  cli::select_shard(a.cases.shard(), cases);
   voxseg::log::info("model {} on {} ({}), {} case(s)", model.id, model.device, model.precision, cases.size());
-  cli::Batch batch{ctx};
+  cli::Batch batch{ctx, cases.size()};
   for (const auto& input : cases) {
     batch.run(input.name, input.paths.empty() ? "" : input.paths.front(), [&](cli::Case& c) {
-      const auto out = to_file ? c.claim_output_path(a.output) : c.claim_output(a.output, a.ext);
+      const auto out = target.single_file ? c.claim_output_path(target.path) : c.claim_output(target.path, target.ext);
       if (!out) return;
       const Json r = infer::run_case(input, model, options, infer::case_outputs(*out), ctx.force(), ctx.provenance(),
                                      c.progress("predict"));
@@ -106,7 +93,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
       c.set_summary(fmt::format("{}: {} ({} tiles, {:.1f} s network, peak {:.0f} MB)", input.name, out->string(),
                                 r.find("tiles")->as_int(), r.find("timings")->find("network_s")->as_double(),
                                 r.find("peak_rss_mb")->as_double()));
-    });
+    }, input.error);
   }
   return batch.finish();
 }
@@ -119,6 +106,7 @@ int main(int argc, char** argv) {
       "  voxseg predict -m models/abdomen cases/ -o out/ --step 0.5 --batch-size 2 --json\n"
       "  voxseg predict -m models/brain --precision bf16 --disable-tta --largest-component cases/ -o out/\n"
       "  ls cases/*.nii.gz | voxseg predict -m models/abdomen - -o out/\n"
+      "  voxseg predict -m models/abdomen studies/ -o out/ --names path --shard $SLURM_ARRAY_TASK_ID/8\n"
       "  voxseg predict --nnunet nnUNet_results/Dataset003_Liver/nnUNetTrainer__nnUNetPlans__3d_fullres \\\n"
       "      --folds 0,1,2,3,4 imagesTs/ -o out/\n"
       "Multi-channel models take nnU-Net style CASE_0000.nii.gz, CASE_0001.nii.gz, ... (or one [C,Z,Y,X] file).\n"

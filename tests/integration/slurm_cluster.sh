@@ -54,3 +54,11 @@ expect_exit 0 snakemake -s "$VOXSEG_SOURCE/pipelines/Snakefile" --configfile "$W
   --profile "$VOXSEG_SOURCE/pipelines/slurm" -j 4 --latency-wait 5
 check_pipeline_outputs
 ls "$WORK"/slurm_logs/*.out >/dev/null 2>&1 || fail "no Slurm job logs: the jobs did not run through sbatch"
+
+# The Slurm array example: two array tasks, each `voxseg predict --shard I/2`, cover both scans once.
+export VOXSEG="$VOXSEG_BIN/voxseg"   # sbatch passes the environment on
+expect_exit 0 sbatch --wait --array=1-2 -c 1 --mem=2000 -o "$WORK/array-%a.out" \
+  "$VOXSEG_SOURCE/pipelines/slurm_array_predict.sh" "$MODEL" "$WORK/images" "$WORK/array_out"
+for seed in 41 42; do [ -f "$WORK/array_out/ct$seed.nii.gz" ] || fail "the array did not segment ct$seed"; done
+[ "$(cat "$WORK"/array_out/results/shard-*.jsonl | grep -c '"status": *"ok"')" = 2 ] ||
+  fail "array tasks did not do one scan each: $(cat "$WORK"/array_out/results/shard-*.jsonl "$WORK"/array-*.out)"

@@ -83,9 +83,11 @@ int run_app(int argc, char** argv, const AppInfo& info, const std::function<void
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // CLI11 returns its own codes (100+); DESIGN.md promises 2 for usage errors, 0 for help/version.
-    const int code = app.exit(e);
-    return code == 0 ? 0 : static_cast<int>(ExitCode::Usage);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: stdout, exit 0
+    // One line as every other error (CLI11 would print two unprefixed ones) and DESIGN.md's 2,
+    // not CLI11's own codes (100+).
+    log::error("{}; see '{} --help'", first_line(e.what()), program);
+    return static_cast<int>(ExitCode::Usage);
   }
 
   apply_verbosity(common);

@@ -12,7 +12,8 @@
 namespace voxseg::cli {
 namespace {
 
-// Draws "label [####......]  42%" on a terminal, throttled; or milestone lines when not a TTY.
+// Draws "label [####......]  42%" on a terminal (clearing the rest of the line), throttled; or
+// milestone lines when not a TTY.
 class StderrProgress : public ProgressSink {
  public:
   explicit StderrProgress(bool tty) : tty_(tty) {}
@@ -26,7 +27,10 @@ class StderrProgress : public ProgressSink {
       last_ = now;
       const int width = 30;
       const int filled = int(fraction * width + 0.5);
-      std::fprintf(stderr, "\r%s: %-24.24s [%s%s] %3d%%", log::program().c_str(), label.c_str(),
+      // Batch runs prefix the label with "case i/N (elapsed, ETA)"; a long label loses its middle.
+      const std::string shown =
+          label.size() > 72 ? label.substr(0, 40) + "..." + label.substr(label.size() - 29) : label;
+      std::fprintf(stderr, "\r%s: %-24s [%s%s] %3d%%\033[K", log::program().c_str(), shown.c_str(),
                    std::string(size_t(filled), '#').c_str(), std::string(size_t(width - filled), '.').c_str(),
                    int(fraction * 100 + 0.5));
       std::fflush(stderr);

@@ -1,11 +1,14 @@
 #include "voxseg/core/atomic_file.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -121,6 +124,55 @@ void write_text_atomic(const fs::path& target, const std::string& text, bool ove
     if (!out) fail(ExitCode::CannotWrite, "cannot write '{}': {}", target.string(), std::strerror(errno));
   }
   file.commit();
+}
+
+void check_output_folder(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) fail(ExitCode::CannotWrite, "cannot create output folder '{}': {}", dir.string(), ec.message());
+  }
+  const fs::path probe = dir / fmt::format(".voxseg-write-test-{}", ::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0)
+    fail(ExitCode::CannotWrite, "cannot write in output folder '{}': {}", dir.string(), std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+namespace {
+// ".<stem>.partial-<pid><ext>" of exactly `target`: the pid, or -1 when `name` is not one.
+long partial_pid(const std::string& name, const fs::path& target) {
+  const std::string head = "." + stem_without_extension(target) + ".partial-", ext = full_extension(target);
+  if (name.size() <= head.size() + ext.size() || name.compare(0, head.size(), head) != 0 ||
+      name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
+    return -1;
+  const std::string digits = name.substr(head.size(), name.size() - head.size() - ext.size());
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stol(digits);
+}
+}  // namespace
+
+int remove_stale_partials(const std::vector<fs::path>& targets) {
+  std::map<fs::path, std::vector<fs::path>> by_folder;
+  for (const auto& t : targets)
+    if (!t.filename().empty()) by_folder[t.has_parent_path() ? t.parent_path() : fs::path(".")].push_back(t);
+  int removed = 0;
+  for (const auto& [folder, group] : by_folder) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.empty() || name[0] != '.' || name.find(".partial-") == std::string::npos) continue;
+      for (const auto& t : group) {
+        const long pid = partial_pid(name, t);
+        if (pid <= 0 || pid == long(::getpid())) continue;
+        if (::kill(pid_t(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to probe)
+        std::error_code rm;
+        if (fs::remove(entry.path(), rm)) ++removed;
+      }
+    }
+  }
+  return removed;
 }
 
 }  // namespace voxseg

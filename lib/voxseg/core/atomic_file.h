@@ -1,6 +1,7 @@
 #pragma once
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace voxseg {
 
@@ -39,6 +40,16 @@ std::string stem_without_extension(const std::filesystem::path& path);
 
 /// Fails with Error(CannotWrite) when `path` exists and overwrite is false, or its folder is missing.
 void check_output_path(const std::filesystem::path& path, bool overwrite);
+
+/// Creates `dir` (and its parents) if needed and proves it writable by creating and removing a probe
+/// file, so that a batch learns of a read-only or full output folder before any heavy work.
+/// Throws Error(CannotWrite) naming the folder and the reason.
+void check_output_folder(const std::filesystem::path& dir);
+
+/// Removes the temporaries (".<stem>.partial-<pid><ext>") that a killed earlier run left for these
+/// targets: only files whose <pid> is not a live process on this machine (and not this process), so
+/// a concurrent writer's temporary stays. Lists each distinct folder once. Returns how many went.
+int remove_stale_partials(const std::vector<std::filesystem::path>& targets);
 
 namespace cleanup {
 /// Paths removed if the process is interrupted; AtomicFile registers its temporary here.

@@ -64,4 +64,13 @@ void write(Level l, std::string_view text) {
   std::fflush(stderr);
 }
 
+void write_plain(std::string_view text) {
+  if (!enabled(Level::Warn)) return;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (auto hook = g_hook.load()) hook();
+  const std::string line = fmt::format("{}: {}\n", g_program, text);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
 }  // namespace voxseg::log

@@ -20,6 +20,10 @@ bool parse_level(std::string_view text, Level& out);
 /// Writes one line "<program>: <level>: <text>" to stderr under a mutex.
 void write(Level level, std::string_view text);
 
+/// Writes "<program>: <text>" (no level) when warnings are enabled, i.e. unless -q: batch progress
+/// lines that belong in redirected logs at the default verbosity.
+void write_plain(std::string_view text);
+
 /// Called before each log line; the progress display uses it to end a half-drawn bar.
 using LineHook = void (*)();
 void set_line_hook(LineHook hook);

@@ -15,25 +15,33 @@ std::vector<ChannelCase> group_channel_files(const std::vector<io::CaseInput>& i
   std::vector<ChannelCase> out;
   std::map<std::string, size_t> index;
   std::map<std::string, std::map<int64_t, std::string>> files;
+  std::map<std::string, std::string> first_input;  // case name -> the input that made it
+  auto claim_name = [&](const std::string& name, const std::string& path) {
+    const auto [it, inserted] = first_input.emplace(name, path);
+    if (!inserted)
+      fail(ExitCode::Usage, "inputs '{}' and '{}' both make case '{}'{}; rename one so that outputs do not collide",
+           it->second, path, name, channels <= 1 ? " (a trailing _0000 is dropped for one-channel models)" : "");
+  };
   for (const auto& in : inputs) {
     std::smatch m;
-    const bool numbered = std::regex_match(in.name, m, kChannel);
-    if (channels <= 1) {
+    const bool numbered = in.error.empty() && std::regex_match(in.name, m, kChannel);
+    if (channels <= 1 || !numbered) {
       std::string name = in.name;
-      if (numbered && m[2] == "0000") name = m[1];
-      out.push_back({name, {in.path}, ""});
-      continue;
-    }
-    if (!numbered) {
-      out.push_back({in.name, {in.path}, ""});
+      if (channels <= 1 && numbered && m[2] == "0000") name = m[1];
+      claim_name(name, in.path);
+      out.push_back({name, {in.path}, in.error});
       continue;
     }
     const std::string base = m[1];
     if (!index.count(base)) {
+      claim_name(base, in.path);
       index[base] = out.size();
       out.push_back({base, {}, ""});
     }
-    files[base][std::stoll(m[2])] = in.path;
+    const auto [it, inserted] = files[base].emplace(std::stoll(m[2]), in.path);
+    if (!inserted)
+      fail(ExitCode::Usage, "inputs '{}' and '{}' are both channel {} of case '{}'", it->second, in.path, m[2].str(),
+           base);
   }
   for (auto& [base, chans] : files) {
     ChannelCase& c = out[index[base]];

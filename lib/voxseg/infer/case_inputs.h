@@ -17,7 +17,9 @@ struct ChannelCase {
 
 /// Groups nnU-Net-style channel files: with `channels` > 1, inputs named <case>_0000, <case>_0001, ...
 /// form one case <case>; other inputs are single multi-channel files. With one channel a trailing
-/// "_0000" is dropped from the case name. Cases keep the order of their first file.
+/// "_0000" is dropped from the case name. Cases keep the order of their first file. An input with an
+/// error (not listed) stays a case of its own, carrying the error. Throws Error(Usage) when two inputs
+/// make one case name ("ct_0000" and "ct" for a one-channel model) or one channel of a case twice.
 std::vector<ChannelCase> group_channel_files(const std::vector<io::CaseInput>& inputs, int64_t channels);
 
 /// Reads a case: one file, or one file per channel stacked to [C,Z,Y,X] (all on the same grid).

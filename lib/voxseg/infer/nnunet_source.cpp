@@ -222,4 +222,17 @@ Model load_nnunet_model(const std::string& dir, const NnunetSelection& sel, cons
   return m;
 }
 
+std::vector<std::string> parse_fold_list(const std::string& text) {
+  std::vector<std::string> folds;
+  for (size_t start = 0; start < text.size();) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string fold = text.substr(start, comma - start);
+    if (fold.empty() || (fold != "all" && fold.find_first_not_of("0123456789") != std::string::npos))
+      fail(ExitCode::Usage, "--folds '{}': expected fold numbers separated by commas, or all", text);
+    folds.push_back(fold);
+    start = comma + 1;
+  }
+  return folds;
+}
+
 }  // namespace voxseg::infer

@@ -15,6 +15,10 @@ struct NnunetSelection {
   std::string checkpoint = "checkpoint_final.pth";
 };
 
+/// --folds "0,1,2" -> {"0", "1", "2"}; "all" is fold_all; "" -> {} (every fold). Throws Error(Usage)
+/// for anything else.
+std::vector<std::string> parse_fold_list(const std::string& text);
+
 /// The trained-model folder to use for `dir`: `dir` itself when it holds plans.json, else the one
 /// `<Trainer>__<Plans>__<configuration>` subfolder of a dataset folder (nnUNet_results/DatasetXXX)
 /// matching `configuration` (default 3d_fullres). Throws Error(BadModel) when there is none or

@@ -42,17 +42,19 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
     if (dicom.empty())
       fail(ExitCode::BadInput, "case '{}': --dicom-seg needs a case read from a DICOM series; '{}' is not DICOM",
            input.name, input.paths.empty() ? "" : input.paths.front());
-    io::check_seg_output(out.seg, overwrite);
   }
   auto t0 = Clock::now();
+  remove_stale_partials({out.labels, out.probabilities, out.report, out.seg});  // left by a killed run
   const Volume image = read_case(input, options.read);
   const double read_s = since(t0);
 
   Prediction p = predict_volume(image, model, options, progress);
 
   t0 = Clock::now();
+  // The label map is the case's "done" marker, written last: when it is missing, the case's other
+  // outputs are leftovers of an interrupted run and are redone (overwritten) with it.
   io::WriteOptions w;
-  w.overwrite = overwrite;
+  w.overwrite = true;
   if (options.save_probabilities) {
     w.pixel_type = io::PixelType::Float32;
     io::write_volume(p.probabilities, out.probabilities, w);
@@ -78,20 +80,20 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
   Json& timings = report["timings"];
   timings["read_s"] = read_s;
   w.pixel_type = p.labels.data.scalar_type() == at::kByte ? io::PixelType::UInt8 : io::PixelType::UInt16;
-  // The report is written before the labels: the label map is the "case done" marker.
   if (options.save_probabilities) timings["write_probabilities_s"] = since(t0);
   report["peak_rss_mb"] = double(peak_rss_bytes()) / (1024.0 * 1024.0);
   if (options.dicom_seg) {
     if (at::any(p.labels.data != 0).item<bool>()) {
       io::SegWriteOptions seg;
-      seg.overwrite = overwrite;
+      seg.overwrite = true;  // a companion of the label map, like the report
       io::write_dicom_seg(p.labels, dicom, model.segments, {model.name.empty() ? model.id : model.name, "", model.sha256}, out.seg, seg);
       report["dicom_seg"] = out.seg.string();
     } else {
       log::warn("case '{}': no label predicted; no DICOM SEG written (a SEG needs a segment)", input.name);
     }
   }
-  write_text_atomic(out.report, report.dump(2) + "\n", overwrite);
+  write_text_atomic(out.report, report.dump(2) + "\n", true);
+  w.overwrite = overwrite;
   io::write_volume(p.labels, out.labels, w);
   return report;
 }

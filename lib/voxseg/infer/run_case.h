@@ -25,7 +25,9 @@ std::string dicom_source(const ChannelCase& input);
 void check_dicom_seg_inputs(const std::vector<ChannelCase>& cases);
 
 /// Reads a case, predicts it and writes its outputs atomically: report and probabilities first, the
-/// label map last (so an existing label map means the case is complete and a rerun can skip it).
+/// label map last. A case is done iff its label map exists: a rerun skips it, and otherwise redoes
+/// everything, so the report, probabilities and SEG are always overwritten (leftovers of a killed run,
+/// whose stale temporaries are removed too) and `overwrite` (--force) applies to the label map.
 /// The report holds `provenance` plus timings per stage, device, precision, tiles, peak RSS and the
 /// model's id and sha256; it is returned too. With options.dicom_seg a DICOM SEG of the labels over
 /// the source series is written before the label map (a case not read from DICOM fails, exit 3,

@@ -71,6 +71,19 @@ bool is_volume_path(const fs::path& path) {
   return std::any_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return ext == k; });
 }
 
+std::string volume_file_extension_problem(const std::string& ext) {
+  const char* kWritable = ".nii.gz, .nii, .nrrd, .nhdr, .mha or .mhd";
+  if (ext.empty() || ext[0] != '.') {
+    const bool known = !ext.empty() && is_volume_path("x." + ext);
+    return fmt::format("'{}' needs its leading dot{} (one of {}); without it the output would be a DICOM folder", ext,
+                       known ? fmt::format(": did you mean '.{}'?", ext) : std::string(), kWritable);
+  }
+  const std::string lower = detail::lower_extension("x" + ext);
+  if (lower == ".dcm") return fmt::format("single .dcm files are not written (use {})", kWritable);
+  if (!is_volume_path("x" + ext)) return fmt::format("unknown extension '{}' (use {})", ext, kWritable);
+  return "";
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shared helpers (detail)
 // ---------------------------------------------------------------------------------------------

@@ -59,6 +59,11 @@ bool is_series_target(const std::filesystem::path& path);
 /// non-empty folder, for a series) and overwrite is false.
 void check_volume_output(const std::filesystem::path& path, bool overwrite, bool series);
 
+/// Why files ending in `ext` (".nii.gz": with the dot) cannot be written as one volume file each, or ""
+/// when they can: no leading dot ("nrrd" would name a DICOM series folder), ".dcm" (single DICOM files
+/// are not written), an unknown extension. For batch programs' --ext, checked before any work.
+std::string volume_file_extension_problem(const std::string& ext);
+
 /// True for the extensions read_volume and write_volume know (.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd, .dcm).
 bool is_volume_path(const std::filesystem::path& path);
 

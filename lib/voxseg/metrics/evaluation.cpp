@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/error.h"
@@ -24,7 +25,11 @@ namespace {
 // DICOM series sub-folders, hidden and partial files skipped).
 std::map<std::string, std::string> volumes_in(const fs::path& dir) {
   std::map<std::string, std::string> out;
-  for (const auto& c : io::expand_inputs({dir.string()})) out[c.name] = c.path;
+  for (const auto& c : io::expand_inputs({dir.string()})) {
+    const auto [it, inserted] = out.emplace(c.name, c.path);
+    if (!inserted)  // "a.nii.gz" and "a.nrrd": which one to score is not ours to guess
+      fail(ExitCode::Usage, "'{}' and '{}' have the same case name '{}'; keep one", it->second, c.path, c.name);
+  }
   return out;
 }
 
@@ -84,6 +89,54 @@ at::Tensor scalar_labels(const Volume& v, const std::string& path) {
   return v.data;
 }
 
+// Distinct non-zero values (negative ones too: CT air is -1000), counting stops above `limit`.
+// Dense flags for 8/16-bit data, a hash set otherwise; no widening copy of int16 CT volumes.
+int64_t count_distinct_nonzero(const at::Tensor& data, int64_t limit) {
+  const at::Tensor t = data.is_floating_point() || data.scalar_type() == at::kLong || data.scalar_type() == at::kBool
+                           ? data.to(at::kInt).contiguous() : data.contiguous();
+  auto dense = [&](const auto* d, int64_t n, int64_t offset, size_t range) {
+    std::vector<uint8_t> seen(range, 0);
+    int64_t count = 0;
+    for (int64_t i = 0; i < n && count <= limit; ++i) {
+      const int64_t x = int64_t(d[i]);
+      if (x != 0 && !seen[size_t(x + offset)]) seen[size_t(x + offset)] = 1, ++count;
+    }
+    return count;
+  };
+  switch (t.scalar_type()) {
+    case at::kByte: return dense(t.data_ptr<uint8_t>(), t.numel(), 0, 256);
+    case at::kChar: return dense(t.data_ptr<int8_t>(), t.numel(), 128, 256);
+    case at::kShort: return dense(t.data_ptr<int16_t>(), t.numel(), 32768, 65536);
+    default: {
+      const int32_t* d = t.data_ptr<int32_t>();
+      std::unordered_set<int32_t> seen;
+      for (int64_t i = 0; i < t.numel() && int64_t(seen.size()) <= limit; ++i)
+        if (d[i] != 0) seen.insert(d[i]);
+      return int64_t(seen.size());
+    }
+  }
+}
+
+// Label maps hold integers, and few distinct ones: an intensity image passed as a label map (often
+// -p and -r swapped, or the image given as the prediction) would otherwise be scored as thousands of
+// "labels".
+void check_label_map(const Volume& v, const std::string& path, const char* role, int64_t max_labels) {
+  const char* hint = "it looks like an intensity image, not a label map (are -p and -r swapped, or is an image "
+                     "given as the prediction?)";
+  const at::Tensor& t = v.data;
+  if (t.is_floating_point()) {
+    const at::Tensor fractional = t.ne(t.round());
+    if (fractional.any().item<bool>())
+      fail(ExitCode::BadInput, "'{}' ({}) holds non-integer values (e.g. {}): {}", path, role,
+           t.masked_select(fractional).flatten()[0].item<double>(), hint);
+  }
+  if (max_labels < 0) return;
+  const int64_t n = count_distinct_nonzero(t, max_labels);
+  if (n > max_labels)
+    fail(ExitCode::BadInput, "'{}' ({}) has more than {} distinct non-zero values (--max-labels): {}; raise "
+         "--max-labels if it really holds that many labels", path, role, max_labels, hint);
+}
+
 }  // namespace
 
 Pairing pair_inputs(const std::string& pred, const std::string& ref, const std::string& pairs_csv,
@@ -140,6 +193,9 @@ CaseResult evaluate_case(const EvalCase& c, const EvalOptions& o, Progress progr
   Volume pred = io::read_volume(c.pred);
   scalar_labels(ref, c.ref);
   scalar_labels(pred, c.pred);
+  const int64_t max_labels = o.max_labels >= 0 ? o.max_labels : o.instances ? -1 : 1000;
+  check_label_map(pred, c.pred, "prediction", max_labels);
+  check_label_map(ref, c.ref, "reference", max_labels);
   const std::string diff = describe_geometry_difference(pred.geometry, ref.geometry);
   if (!diff.empty()) {
     if (!o.resample_pred)

@@ -39,6 +39,9 @@ struct EvalOptions {
   bool instances = false;            ///< label values are instance ids
   bool resample_pred = false;        ///< nearest-neighbour onto the reference grid instead of failing
   bool qc_images = false;            ///< render QC pictures for the report
+  /// A label map with more distinct non-zero values is refused as an intensity image (exit 3).
+  /// < 0: the default, 1000, and no limit with `instances` (cell images hold thousands of ids).
+  int64_t max_labels = -1;
 };
 
 /// A QC picture set of one region: PNG bytes of axial, coronal and sagittal slices.
@@ -55,8 +58,10 @@ struct CaseResult {
   std::vector<QcPanel> qc;
 };
 
-/// Reads and scores one case. Throws Error(BadInput) for unreadable files and, unless
-/// resample_pred, for different geometry (message names the difference).
+/// Reads and scores one case. Throws Error(BadInput) for unreadable files, for a volume that is no
+/// label map (non-integer values, or more than max_labels distinct values: an intensity image, or
+/// -p/-r swapped, which the message suggests) and, unless resample_pred, for different geometry
+/// (message names the difference).
 CaseResult evaluate_case(const EvalCase& c, const EvalOptions& options, Progress progress = {});
 
 /// describe_conventions(options.metrics), plus the instance definitions in instance mode.

@@ -1,5 +1,5 @@
 # --help exits 0 and lists every flag; several inputs give one JSON line each; '-' reads paths from
-# stdin; a failed case gives exit 8 while the others are reported; a missing input is exit 3 up front.
+# stdin; a failed case (also a missing path) gives exit 8 while the others are reported.
 source "$(dirname "$0")/../lib.sh"
 expect_exit 0 voxseg info --help
 for flag in --series --labels --max-auto-labels --json --quiet --verbose --threads; do expect_stdout -- "$flag"; done
@@ -17,5 +17,7 @@ echo "not an image, only text that is long enough to be taken for a header" > "$
 expect_exit 8 voxseg info --json "$WORK/c0.nii.gz" "$WORK/bad.nii"
 expect_stderr "bad.nii.*not a NIfTI file"
 [ "$(grep -c '"status": "failed"' "$WORK/stdout")" = 1 ] || fail "the failed case has no JSON line"
-expect_exit 3 voxseg info "$WORK/c0.nii.gz" "$WORK/missing.nii.gz"   # inputs are checked before any work
+expect_exit 8 voxseg info --json "$WORK/c0.nii.gz" "$WORK/missing.nii.gz"   # a missing path fails its case only
 expect_stderr "missing.nii.gz.*no such file"
+grep -q '"case": "missing".*"status": "failed"' "$WORK/stdout" || fail "the missing path has no failed JSON line"
+grep -q '"case": "c0".*"status": "ok"' "$WORK/stdout" || fail "the other case was not described"

@@ -1,6 +1,8 @@
 #include "voxseg/core/atomic_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -80,3 +82,39 @@ TEST(FileNames, StemAndExtension) {
   EXPECT_EQ(voxseg::full_extension("x.mha"), ".mha");
   EXPECT_EQ(voxseg::full_extension("noext"), "");
 }
+
+TEST(StalePartials, OnlyTemporariesOfDeadProcessesForTheTargetGo) {
+  const fs::path dir = fresh_dir("stale");
+  const pid_t dead = [] {  // a process that has exited
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return child;
+  }();
+  const fs::path target = dir / "ct.nii.gz";
+  const fs::path stale = dir / (".ct.partial-" + std::to_string(dead) + ".nii.gz");
+  const fs::path live = dir / (".ct.partial-" + std::to_string(::getppid()) + ".nii.gz");
+  const fs::path other = dir / (".ct2.partial-" + std::to_string(dead) + ".nii.gz");
+  const fs::path json = dir / (".ct.partial-" + std::to_string(dead) + ".json");
+  for (const auto& p : {stale, live, other, json}) std::ofstream(p) << "x";
+  EXPECT_EQ(voxseg::remove_stale_partials({target, dir / "ct.json"}), 2);
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_FALSE(fs::exists(json));
+  EXPECT_TRUE(fs::exists(live));   // its process runs
+  EXPECT_TRUE(fs::exists(other));  // another case's
+}
+
+TEST(OutputFolder, IsCreatedAndProvenWritable) {
+  const fs::path dir = fresh_dir("folder") / "a" / "b";
+  voxseg::check_output_folder(dir);
+  EXPECT_TRUE(fs::is_directory(dir));
+  EXPECT_EQ(count_entries(dir), 0u);  // the probe is gone
+  try {
+    voxseg::check_output_folder("/proc/voxseg-no-such-folder");
+    FAIL() << "a folder under /proc was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::CannotWrite);
+  }
+}
+
