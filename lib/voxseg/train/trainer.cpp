@@ -21,6 +21,7 @@
 
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/error.h"
+#include "voxseg/core/json_fields.h"
 #include "voxseg/core/log.h"
 #include "voxseg/core/sha256.h"
 #include "voxseg/infer/sliding_window.h"
@@ -256,6 +257,22 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, c
   fail(ExitCode::Usage, "unknown optimizer '{}' (use sgd or adamw)", o.optimizer);
 }
 
+// training.splits as written by bundle_spec: [{"train": [names], "val": [names]}, ...].
+std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> splits_from_json(const Json& j,
+                                                                                          const std::string& path) {
+  if (!j.is_array()) json::field_error(path, "expected a list of {\"train\", \"val\"} objects, one per fold");
+  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string f = json::index_field(path, i);
+    const Json& fold = j.as_array()[i];
+    json::require_object(fold, f);
+    json::reject_unknown_members(fold, {"train", "val"}, f);
+    out.emplace_back(json::read_string_list(json::require_member(fold, "train", f), json::join_field(f, "train")),
+                     json::read_string_list(json::require_member(fold, "val", f), json::join_field(f, "val")));
+  }
+  return out;
+}
+
 // The planned run described by a bundle's model.json (possibly edited), or nullopt without a plan.
 std::optional<PlannedRun> plan_of_bundle(const Json& j, const Dataset& ds, const std::string& source) {
   const Json* t = j.find("training");
@@ -263,17 +280,11 @@ std::optional<PlannedRun> plan_of_bundle(const Json& j, const Dataset& ds, const
   PlannedRun run;
   run.dataset = ds;
   try {
-    run.plan = plan_from_json(*t->find("plan"));
-    if (const Json* f = t->find("fingerprint")) run.fingerprint = fingerprint_from_json(*f);
-    if (const Json* s = t->find("splits"))
-      for (const auto& fold : s->as_array()) {
-        std::vector<std::string> tr, va;
-        for (const auto& n : fold.find("train")->as_array()) tr.push_back(n.as_string());
-        for (const auto& n : fold.find("val")->as_array()) va.push_back(n.as_string());
-        run.splits.emplace_back(tr, va);
-      }
+    run.plan = plan_from_json(*t->find("plan"), "training.plan");
+    if (const Json* f = t->find("fingerprint")) run.fingerprint = fingerprint_from_json(*f, "training.fingerprint");
+    if (const Json* s = t->find("splits")) run.splits = splits_from_json(*s, "training.splits");
   } catch (const std::exception& e) {
-    fail(ExitCode::BadModel, "invalid plan in '{}': field 'training.plan': {}", source, e.what());
+    fail(ExitCode::BadModel, "invalid plan in '{}': {}", source, e.what());
   }
   run.plan.network.num_classes = ds.instances ? 3 : ds.labels.back().id + 1;
   if (int64_t(ds.channel_names.size()) != run.plan.network.in_channels)
