@@ -102,6 +102,5 @@ int main(int argc, char** argv) {
       "  voxseg eval -p a.nii.gz -r b.nii.gz --hd95 pooled       medpy's HD95\n"
       "  voxseg eval -p a.nii.gz -r b.nii.gz --surface surfels   DeepMind surface-distance\n"
       "  voxseg eval -p cells_pred/ -r cells_gt/ --instances     matched F1 at IoU>0.5, PQ, splits\n";
-  return voxseg::cli::run<Args>(argc, argv, {"eval", "Score segmentations against references", examples}, declare,
-                                execute);
+  return voxseg::cli::run<Args>(argc, argv, {"eval", examples}, declare, execute);
 }

@@ -1,5 +1,6 @@
 // voxseg info: what a volume file or DICOM folder holds (geometry, type, values, labels, series).
 #include "voxseg/cli/app.h"
+#include "voxseg/cli/read_options.h"
 #include "voxseg/cli/batch.h"
 #include "voxseg/io/case_list.h"
 #include "voxseg/io/volume_stats.h"
@@ -15,7 +16,7 @@ struct Args {
 void declare(CLI::App& app, Args& a) {
   app.add_option("inputs", a.inputs, "volume files, DICOM folders, folders of cases, or - for paths on stdin")
       ->required();
-  app.add_option("--series", a.read.series_uid, "DICOM folder: SeriesInstanceUID to read (default: most slices)");
+  voxseg::cli::add_read_options(app, a.read);
   app.add_flag("--labels", a.stats.labels, "list every distinct value with voxel count and volume (label maps)");
   app.add_option("--max-auto-labels", a.stats.max_auto_labels,
                  "integer volumes with at most this many distinct values are listed as labels")
@@ -44,6 +45,5 @@ int main(int argc, char** argv) {
       "  voxseg info dicom_dir/                   the series found; reads the largest\n"
       "  voxseg info --series 1.2.840... dir/     a chosen series\n"
       "  ls *.nii.gz | voxseg info --json -       one JSON line per file\n";
-  return voxseg::cli::run<Args>(argc, argv, {"info", "Describe volumes and DICOM series", examples}, declare,
-                                execute);
+  return voxseg::cli::run<Args>(argc, argv, {"info", examples}, declare, execute);
 }

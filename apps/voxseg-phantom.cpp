@@ -85,6 +85,5 @@ int main(int argc, char** argv) {
       "  voxseg phantom --kind ct-abdomen --seed 100 --count 20 -o Dataset501_Phantom/\n"
       "                                          imagesTr/, labelsTr/, dataset.json (nnU-Net v2)\n"
       "  voxseg phantom --kind ct-abdomen --spacing 0.8,0.8,2.5 --size 480,480,100 -o hires/ --force\n";
-  return voxseg::cli::run<Args>(argc, argv, {"phantom", "Make synthetic cases with ground-truth labels", examples},
-                                declare, execute);
+  return voxseg::cli::run<Args>(argc, argv, {"phantom", examples}, declare, execute);
 }

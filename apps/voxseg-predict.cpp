@@ -4,8 +4,10 @@
 
 #include "voxseg/cli/app.h"
 #include "voxseg/cli/batch.h"
+#include "voxseg/cli/read_options.h"
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/log.h"
+#include "voxseg/core/runtime_info.h"
 #include "voxseg/infer/model_source.h"
 #include "voxseg/infer/nnunet_source.h"
 #include "voxseg/infer/run_case.h"
@@ -48,12 +50,14 @@ void declare(CLI::App& app, Args& a) {
   app.add_flag("--tta,!--disable-tta", a.predict.tta, "mirroring test-time augmentation (default on, as nnU-Net)");
   app.add_flag("--save-probabilities", a.predict.save_probabilities,
                "also write <case>_probabilities<ext>: softmax [K,Z,Y,X] float32");
+  app.add_flag("--dicom-seg", a.predict.dicom_seg, "also write <case>.seg.dcm (DICOM SEG) for cases read from DICOM");
   app.add_flag("--largest-component", a.predict.postprocess.largest_component, "keep each label's largest component");
   app.add_flag("--fill-holes", a.predict.postprocess.fill_holes, "fill background enclosed by one label");
   app.add_option("--min-size-ml", a.predict.postprocess.min_size_ml, "drop components smaller than this (ml)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--connectivity", a.predict.postprocess.connectivity, "6|18|26 for components")
       ->check(CLI::IsMember({6, 18, 26}))->capture_default_str();
+  voxseg::cli::add_read_options(app, a.predict.read);
   app.add_option("--ext", a.ext, "label-map extension in folder mode (.nii.gz, .nrrd, .mha)")->capture_default_str();
 }
 
@@ -61,6 +65,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   using namespace voxseg;
   const bool to_file = io::is_volume_path(a.output);
   if (to_file) check_output_path(a.output, ctx.force());  // one output: refuse before any work (exit 5)
+  warn_if_slow_blas();
   // The device and the model are checked before any input is touched (exit 6 / 4).
   if (a.model.empty() == a.nnunet_dir.empty()) fail(ExitCode::Usage, "give a model: -m BUNDLE or --nnunet FOLDER");
   const models::Precision precision = models::parse_precision(a.precision);
@@ -79,6 +84,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   options.postprocess.fill_holes |= model.postprocess.fill_holes;
   if (options.postprocess.min_size_ml == 0) options.postprocess.min_size_ml = model.postprocess.min_size_ml;
   const auto cases = infer::group_channel_files(io::expand_inputs(a.inputs), model.in_channels());
+  if (options.dicom_seg) infer::check_dicom_seg_inputs(cases);  // exit 2 when no case is DICOM
   if (to_file && cases.size() != 1)
     fail(ExitCode::Usage, "-o '{}' is a file but there are {} cases; give a folder", a.output, cases.size());
   if (!to_file) {
@@ -94,7 +100,8 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
       if (!out) return;
       const Json r = infer::run_case(input, model, options, infer::case_outputs(*out), ctx.force(), ctx.provenance(),
                                      c.progress("predict"));
-      for (const char* key : {"labels", "probabilities", "tiles", "timings", "peak_rss_mb", "device", "precision"})
+      for (const char* key : {"labels", "probabilities", "dicom_seg", "tiles", "timings", "peak_rss_mb", "device",
+                              "precision", "runtime"})
         if (const Json* v = r.find(key)) c.report(key, *v);
       c.set_summary(fmt::format("{}: {} ({} tiles, {:.1f} s network, peak {:.0f} MB)", input.name, out->string(),
                                 r.find("tiles")->as_int(), r.find("timings")->find("network_s")->as_double(),
@@ -118,6 +125,5 @@ int main(int argc, char** argv) {
       "Per case: <case><ext> (labels), <case>.json (report), <case>_probabilities<ext> (--save-probabilities).\n"
       "Exit codes: 0 ok, 2 usage, 3 bad input, 4 bad model, 5 cannot write, 6 device unavailable,\n"
       "8 some cases failed (the others were written; rerun without --force to resume).";
-  return voxseg::cli::run<Args>(argc, argv, {"predict", "Segment volumes with a model bundle or an nnU-Net v2 result folder", examples}, declare,
-                                execute);
+  return voxseg::cli::run<Args>(argc, argv, {"predict", examples}, declare, execute);
 }

@@ -1,5 +1,6 @@
 // voxseg train: check a labeled dataset, plan a U-Net for it, train it into a model bundle.
 #include "voxseg/cli/app.h"
+#include "voxseg/core/runtime_info.h"
 #include "voxseg/train/trainer.h"
 
 namespace {
@@ -42,7 +43,7 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--grad-clip", o.grad_clip, "gradient norm clip (default 12)")->check(CLI::PositiveNumber);
   app.add_option("--precision", o.precision, "fp32 or bf16 (autocast; transposed convs stay fp32)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
-  app.add_option("--device", o.device, "auto, cpu, cuda[:N] (default cpu)");
+  app.add_option("--device", o.device, "auto|cpu|cuda[:N] (default auto: GPU 0 when usable, else the CPU)");
   app.add_option("--seed", o.seed, "seed of initialisation, sampling and augmentation (default 0)");
   app.add_option("--workers", o.workers, "batch-loader threads (default 1; 0: load in the training thread)")
       ->check(CLI::Range(0, 64));
@@ -113,11 +114,13 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
                                     p.estimated_memory_gb, (o.output / "model.json").string()));
     return voxseg::ExitCode::Ok;
   }
+  voxseg::warn_if_slow_blas();
   o.distributed = vt::resolve_distributed(o.distributed);
   const auto result = vt::run_training(o, ctx.progress("train"));
   if (result.interrupted) return static_cast<voxseg::ExitCode>(128 + result.signal);
   voxseg::Json r = ctx.provenance();
   r["rank"] = result.rank, r["world_size"] = result.world_size, r["parameters_sha256"] = result.parameters_sha256;
+  r["runtime"] = voxseg::runtime_json();
   if (result.rank > 0) {
     ctx.print_result(r, fmt::format("rank {} of {}: trained {} epochs; rank 0 wrote the bundle", result.rank,
                                     result.world_size, result.epochs_done));
@@ -133,7 +136,4 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
-  return voxseg::cli::run<Args>(argc, argv, {"train", "Train a U-Net on a labeled dataset into a model bundle", kExamples},
-                                declare, execute);
-}
+int main(int argc, char** argv) { return voxseg::cli::run<Args>(argc, argv, {"train", kExamples}, declare, execute); }

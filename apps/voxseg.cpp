@@ -2,36 +2,47 @@
 // (then from PATH), so both spellings work in scripts and pipelines.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "voxseg/cli/commands.h"
 #include "voxseg/core/error.h"
+#include "voxseg/core/runtime_info.h"
+#include "voxseg/core/threads.h"
 #include "voxseg/core/version.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-struct Verb {
-  const char* name;
-  const char* summary;
-};
-constexpr Verb kVerbs[] = {
-    {"info", "describe volumes and DICOM folders: geometry, intensities, labels, series"},
-    {"convert", "convert between NIfTI, NRRD, MetaImage and DICOM series"},
-    {"phantom", "make synthetic CT, MR and cell volumes with ground-truth labels"},
-    {"predict", "segment volumes with a model bundle or an nnU-Net v2 result folder"},
-    {"eval", "score predictions against references: overlap, surface and instance metrics"},
-    {"train", "train a U-Net on a labeled dataset and write a model bundle"},
-};
-
 fs::path own_folder() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   return ec ? fs::path() : self.parent_path();
+}
+
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  for (std::string rest = path ? path : ""; !rest.empty();) {
+    const size_t colon = std::min(rest.find(':'), rest.size());
+    const std::string dir = rest.substr(0, colon);
+    rest = colon < rest.size() ? rest.substr(colon + 1) : "";
+    if (!dir.empty() && ::access((fs::path(dir) / program).c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
+bool has_verbose_flag(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-v" || arg == "-vv" || arg == "--verbose") return true;
+  }
+  return false;
 }
 
 void print_help(FILE* out) {
@@ -41,9 +52,9 @@ void print_help(FILE* out) {
                "       voxseg <command> --help\n\nCommands:\n",
                voxseg::version());
   const fs::path dir = own_folder();
-  for (const auto& v : kVerbs) {
-    const bool present = fs::exists(dir / (std::string("voxseg-") + v.name));
-    std::fprintf(out, "  %-9s %s%s\n", v.name, v.summary, present ? "" : " (not installed)");
+  for (const auto& c : voxseg::cli::commands()) {
+    const bool present = fs::exists(dir / ("voxseg-" + c.name)) || on_path("voxseg-" + c.name);
+    std::fprintf(out, "  %-9s %s%s\n", c.name.c_str(), c.summary.c_str(), present ? "" : " (not installed)");
   }
   std::fprintf(out,
                "\nCommon options: -q/--quiet, -v/--verbose, --json, -f/--force, --threads N, --version\n"
@@ -64,16 +75,22 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (verb == "version" && argc > 2 && std::string(argv[2]) == "--json") {
-    std::printf("{\"voxseg\": \"%s\", \"revision\": \"%s\", \"itk\": \"%s\", \"dcmtk\": \"%s\", "
-                "\"libtorch\": \"%s\", \"cuda_built\": %s}\n",
-                voxseg::version(), voxseg::git_revision(), voxseg::itk_version(), voxseg::dcmtk_version(),
-                voxseg::torch_version(), voxseg::built_with_cuda() ? "true" : "false");
+    voxseg::set_compute_threads(0);  // report the threads a program would use by default
+    std::printf(
+        "{\"voxseg\": \"%s\", \"revision\": \"%s\", \"itk\": \"%s\", \"dcmtk\": \"%s\", "
+        "\"libtorch\": \"%s\", \"cuda_built\": %s, \"runtime\": %s}\n",
+        voxseg::version(), voxseg::git_revision(), voxseg::itk_version(), voxseg::dcmtk_version(),
+        voxseg::torch_version(), voxseg::built_with_cuda() ? "true" : "false", voxseg::runtime_json().dump().c_str());
     return 0;
   }
   if (verb == "--version" || verb == "version") {
     std::printf("voxseg %s (revision %s; ITK %s, DCMTK %s, LibTorch %s, CUDA %s)\n", voxseg::version(),
                 voxseg::git_revision(), voxseg::itk_version(), voxseg::dcmtk_version(), voxseg::torch_version(),
                 voxseg::built_with_cuda() ? "built" : "not built");
+    if (has_verbose_flag(argc, argv)) {  // the math libraries actually loaded (docs/performance.md)
+      voxseg::set_compute_threads(0);
+      std::printf("%s\n", voxseg::describe_runtime().c_str());
+    }
     return 0;
   }
   if (verb.empty() || verb[0] == '-' || verb.find('/') != std::string::npos) {

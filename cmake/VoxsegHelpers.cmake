@@ -22,13 +22,15 @@ function(voxseg_add_module name)
   endif()
 endfunction()
 
-# voxseg_add_app(<verb> [DEPENDS ...]): apps/voxseg-<verb>.cpp -> bin/voxseg-<verb>
+# voxseg_add_app(<verb> [DEPENDS ...]): apps/voxseg-<verb>.cpp -> bin/voxseg-<verb>, installed to bin/,
+# part of the `voxseg_programs` target (every program, no tests: `cmake --build build --target voxseg_programs`).
 function(voxseg_add_app verb)
   cmake_parse_arguments(A "" "" "DEPENDS" ${ARGN})
   add_executable(voxseg-${verb} voxseg-${verb}.cpp)
   target_link_libraries(voxseg-${verb} PRIVATE voxseg::cli ${A_DEPENDS})
   voxseg_set_warnings(voxseg-${verb})
   install(TARGETS voxseg-${verb} RUNTIME DESTINATION bin)
+  add_dependencies(voxseg_programs voxseg-${verb})
 endfunction()
 
 # voxseg_add_unit_test(<module> SOURCES ... [DEPENDS ...] [TORCH_PCH])
@@ -43,7 +45,26 @@ function(voxseg_add_unit_test module)
   if(T_TORCH_PCH)
     target_precompile_headers(voxseg_${module}_test REUSE_FROM voxseg_torch_pch)
   endif()
-  gtest_discover_tests(voxseg_${module}_test TEST_PREFIX "${module}." PROPERTIES LABELS "unit\\;${module}" DISCOVERY_TIMEOUT 60)
+  voxseg_add_gtest_suites(voxseg_${module}_test ${module})
+endfunction()
+
+# voxseg_add_gtest_suites(<target> <module>): after each build of <target>, one ctest entry per
+# GoogleTest suite, `<module>.<Suite>`, labelled unit;<module> (cmake/VoxsegGTestSuites.cmake).
+# Like gtest_discover_tests in POST_BUILD mode, but one process per suite rather than per case.
+function(voxseg_add_gtest_suites target module)
+  set(tests_file ${CMAKE_CURRENT_BINARY_DIR}/${target}_suites.cmake)
+  set(include_file ${CMAKE_CURRENT_BINARY_DIR}/${target}_include.cmake)
+  add_custom_command(TARGET ${target} POST_BUILD
+    BYPRODUCTS ${tests_file}
+    COMMAND ${CMAKE_COMMAND} -D TEST_EXECUTABLE=$<TARGET_FILE:${target}> -D MODULE=${module}
+            -D RUNNER=${PROJECT_SOURCE_DIR}/tests/tools/run_gtest_suite.sh -D CTEST_FILE=${tests_file}
+            -D TIMEOUT=60 -D WORKING_DIR=${CMAKE_CURRENT_BINARY_DIR}
+            -P ${PROJECT_SOURCE_DIR}/cmake/VoxsegGTestSuites.cmake
+    VERBATIM)
+  file(WRITE ${include_file}
+    "if(EXISTS \"${tests_file}\")\n  include(\"${tests_file}\")\n"
+    "else()\n  add_test(${target}_NOT_BUILT ${target}_NOT_BUILT)\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${include_file})
 endfunction()
 
 # voxseg_add_bench(<name> <module> [TORCH_PCH]): bench/<name>.cpp linked to voxseg::<module>,

@@ -3,8 +3,10 @@
 #include <cstdlib>
 #include <new>
 
+#include "voxseg/cli/commands.h"
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/log.h"
+#include "voxseg/core/runtime_info.h"
 #include "voxseg/core/threads.h"
 #include "voxseg/core/version.h"
 
@@ -20,6 +22,14 @@ std::string join_command_line(int argc, char** argv) {
     out += quote ? "'" + arg + "'" : arg;
   }
   return out;
+}
+
+bool wants_verbose(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-v" || arg == "-vv" || arg == "--verbose") return true;
+  }
+  return false;
 }
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
@@ -41,11 +51,22 @@ int run_app(int argc, char** argv, const AppInfo& info, const std::function<void
             const std::function<ExitCode(Context&)>& execute) {
   const std::string program = "voxseg-" + info.verb;
   log::set_program(program);
-  CLI::App app{info.description, program};
-  app.set_version_flag("--version", fmt::format("{} {} (revision {}; ITK {}, DCMTK {}, LibTorch {}, CUDA {})",
-                                                program, version(), git_revision(), itk_version(),
-                                                dcmtk_version(), torch_version(),
-                                                built_with_cuda() ? "built" : "not built"));
+  const Command* command = find_command(info.verb);
+  if (!command) {  // a programming error: every program is registered in commands.cpp
+    log::error("internal error: '{}' is not in cli::commands()", info.verb);
+    return static_cast<int>(ExitCode::Internal);
+  }
+  CLI::App app{command->summary, program};
+  // `--version -v` adds the BLAS, oneDNN ISA and threads this process runs on (known only at run time).
+  const bool verbose_version = wants_verbose(argc, argv);
+  app.set_version_flag("--version", [program, verbose_version] {
+    std::string text =
+        fmt::format("{} {} (revision {}; ITK {}, DCMTK {}, LibTorch {}, CUDA {})", program, version(), git_revision(),
+                    itk_version(), dcmtk_version(), torch_version(), built_with_cuda() ? "built" : "not built");
+    if (!verbose_version) return text;
+    set_compute_threads(0);  // report the default the program would use
+    return text + "\n" + describe_runtime();
+  });
   if (!info.examples.empty()) app.footer("Examples:\n" + info.examples);
   app.get_formatter()->column_width(34);
 

@@ -9,10 +9,10 @@
 
 namespace voxseg::cli {
 
+/// The summary shown by --help comes from cli::commands() (commands.h), the one list of verbs.
 struct AppInfo {
-  std::string verb;         ///< "info" -> program voxseg-info
-  std::string description;  ///< one line
-  std::string examples;     ///< shown after the options in --help
+  std::string verb;      ///< "info" -> program voxseg-info; must be registered in commands.cpp
+  std::string examples;  ///< shown after the options in --help
 };
 
 /// Parses, applies the common options, runs, and turns every error into one stderr line plus
@@ -20,7 +20,7 @@ struct AppInfo {
 int run_app(int argc, char** argv, const AppInfo& info, const std::function<void(CLI::App&)>& declare,
             const std::function<ExitCode(Context&)>& execute);
 
-/// usage: return cli::run<Args>(argc, argv, {"info", "Describe volumes", examples}, declare, execute);
+/// usage: return cli::run<Args>(argc, argv, {"info", examples}, declare, execute);
 template <typename Args, typename Declare, typename Execute>
 int run(int argc, char** argv, const AppInfo& info, Declare declare, Execute execute) {
   Args args;

@@ -52,13 +52,13 @@ std::vector<ChannelCase> group_channel_files(const std::vector<io::CaseInput>& i
   return out;
 }
 
-Volume read_case(const ChannelCase& c) {
+Volume read_case(const ChannelCase& c, const io::ReadOptions& read) {
   if (!c.error.empty()) fail(ExitCode::BadInput, "{}", c.error);
-  if (c.paths.size() == 1) return io::read_volume(c.paths.front());
+  if (c.paths.size() == 1) return io::read_volume(c.paths.front(), read);
   std::vector<at::Tensor> data;
   Volume first;
   for (size_t k = 0; k < c.paths.size(); ++k) {
-    Volume v = io::read_volume(c.paths[k]);
+    Volume v = io::read_volume(c.paths[k], read);
     if (v.has_channels()) fail(ExitCode::BadInput, "'{}': a channel file must hold one channel", c.paths[k]);
     if (k == 0) {
       first.geometry = v.geometry;

@@ -4,6 +4,7 @@
 
 #include "voxseg/core/volume.h"
 #include "voxseg/io/case_list.h"
+#include "voxseg/io/volume_io.h"
 
 namespace voxseg::infer {
 
@@ -21,6 +22,6 @@ std::vector<ChannelCase> group_channel_files(const std::vector<io::CaseInput>& i
 
 /// Reads a case: one file, or one file per channel stacked to [C,Z,Y,X] (all on the same grid).
 /// Throws Error(BadInput) naming the file whose grid differs.
-Volume read_case(const ChannelCase& c);
+Volume read_case(const ChannelCase& c, const io::ReadOptions& read = {});
 
 }  // namespace voxseg::infer

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "voxseg/core/error.h"
+#include "voxseg/io/seg_labels.h"
 
 namespace fs = std::filesystem;
 
@@ -33,7 +34,10 @@ Model model_from_bundle(const models::ModelBundle& b, std::shared_ptr<models::Ne
   m.mirror_axes = b.mirror_axes;
   if (m.mirror_axes.empty())
     for (size_t a = 0; a < b.patch_size.size(); ++a) m.mirror_axes.push_back(int64_t(a));
-  for (const auto& l : b.labels) m.output.values.push_back(l.id);
+  for (const auto& l : b.labels) {
+    m.output.values.push_back(l.id);
+    if (l.id != 0) m.segments.push_back(io::default_segment(l.id, l.name, l.color, l.snomed));
+  }
   if (b.postprocess.is_object()) {
     try {
       if (const Json* v = b.postprocess.find("largest_component")) m.postprocess.largest_component = v->as_bool();
@@ -49,6 +53,7 @@ Model model_from_bundle(const models::ModelBundle& b, std::shared_ptr<models::Ne
     }
   }
   m.id = b.id();
+  m.name = b.name;
   m.sha256 = b.weights_sha256;
   m.source = "bundle:" + b.dir.string();
   m.device = b.device.str();

@@ -9,6 +9,7 @@
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
 #include "voxseg/core/sha256.h"
+#include "voxseg/io/seg_labels.h"
 #include "voxseg/models/bundle.h"
 
 namespace fs = std::filesystem;
@@ -187,6 +188,8 @@ Model load_nnunet_model(const std::string& dir, const NnunetSelection& sel, cons
            config.patch_size.size());
   m.output.regions = folder.dataset.has_regions();
   m.output.values = m.output.regions ? folder.dataset.regions_class_order : folder.dataset.all_labels();
+  for (const auto& l : folder.dataset.labels)  // a region's name describes the value it is written with
+    if (!l.values.empty() && l.values.back() != 0) m.segments.push_back(io::default_segment(l.values.back(), l.name));
   if (int64_t(m.output.values.size()) != unet.num_classes)
     fail(ExitCode::BadModel, "nnU-Net dataset.json '{}': {} label value(s) for {} network output(s)",
          (fs::path(folder.dir) / "dataset.json").string(), m.output.values.size(), unet.num_classes);
@@ -197,6 +200,7 @@ Model load_nnunet_model(const std::string& dir, const NnunetSelection& sel, cons
     hashes += sha256_file(paths[i], ExitCode::BadModel);
   }
   const std::string name = fs::path(folder.dir).lexically_normal().filename().string();
+  m.name = fmt::format("{}/{}", folder.plans.dataset_name, name.empty() ? config_name : name);
   m.id = fmt::format("{}/{}@fold {}", folder.plans.dataset_name, name.empty() ? config_name : name, fold_names);
   m.sha256 = folds.size() == 1 ? hashes : sha256_hex(hashes);  // several folds: hash of their hashes
   for (size_t i = 0; i < folds.size(); ++i) {

@@ -10,7 +10,9 @@
 #include "voxseg/core/progress.h"
 #include "voxseg/core/volume.h"
 #include "voxseg/infer/segmentation.h"
+#include "voxseg/io/volume_io.h"
 #include "voxseg/infer/sliding_window.h"
+#include "voxseg/io/dicom_seg.h"
 #include "voxseg/models/network.h"
 #include "voxseg/postprocess/components.h"
 #include "voxseg/postprocess/instances.h"
@@ -31,6 +33,9 @@ struct Model {
   bool instances = false;
   postprocess::InstanceOptions instance_options;
   std::string id, sha256, source, device, precision;  ///< provenance
+  std::string name;  ///< the model's name without version (DICOM SEG algorithm name); empty: id
+  /// Names, colours and codes of the label values (for DICOM SEG output); background excluded.
+  std::vector<io::SegmentInfo> segments;
   int64_t num_classes() const { return networks.empty() ? 0 : networks.front()->num_classes(); }
   int64_t in_channels() const { return networks.empty() ? 0 : networks.front()->in_channels(); }
 };
@@ -42,7 +47,9 @@ struct PredictOptions {
   bool tta = true;                ///< mirroring over the model's axes (nnU-Net's default)
   bool stream = true;             ///< slab streaming; false keeps every accumulator slice (for tests)
   bool save_probabilities = false;
+  bool dicom_seg = false;         ///< also write <name>.seg.dcm for cases read from a DICOM series
   postprocess::Options postprocess;
+  io::ReadOptions read;  ///< how run_case reads the input volumes (DICOM series choice, tilt)
 };
 
 /// Result of one case: labels with the input's exact geometry, optional probabilities (softmax, or

@@ -3,6 +3,11 @@
 #include <chrono>
 
 #include "voxseg/core/atomic_file.h"
+#include "voxseg/core/error.h"
+#include "voxseg/core/log.h"
+#include "voxseg/io/dicom_seg.h"
+#include "voxseg/io/dicom_series.h"
+#include "voxseg/core/runtime_info.h"
 #include "voxseg/io/volume_io.h"
 
 namespace fs = std::filesystem;
@@ -13,15 +18,34 @@ CaseOutputs case_outputs(const fs::path& labels_path) {
   const std::string ext = full_extension(labels_path);
   const std::string stem = stem_without_extension(labels_path);
   const fs::path dir = labels_path.parent_path();
-  return {labels_path, dir / (stem + "_probabilities" + ext), dir / (stem + ".json")};
+  return {labels_path, dir / (stem + "_probabilities" + ext), dir / (stem + ".json"), dir / (stem + ".seg.dcm")};
+}
+
+std::string dicom_source(const ChannelCase& input) {
+  if (input.paths.size() != 1) return "";
+  const fs::path p = input.paths.front();
+  return io::is_dicom_directory(p) || io::is_dicom_file(p) ? p.string() : "";
+}
+
+void check_dicom_seg_inputs(const std::vector<ChannelCase>& cases) {
+  for (const auto& c : cases)
+    if (!dicom_source(c).empty()) return;
+  fail(ExitCode::Usage, "--dicom-seg: no input is a DICOM series (a SEG refers to the DICOM slices a case was read from)");
 }
 
 Json run_case(const ChannelCase& input, Model& model, const PredictOptions& options, const CaseOutputs& out,
               bool overwrite, const Json& provenance, Progress progress) {
   using Clock = std::chrono::steady_clock;
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  const std::string dicom = options.dicom_seg ? dicom_source(input) : "";
+  if (options.dicom_seg) {
+    if (dicom.empty())
+      fail(ExitCode::BadInput, "case '{}': --dicom-seg needs a case read from a DICOM series; '{}' is not DICOM",
+           input.name, input.paths.empty() ? "" : input.paths.front());
+    io::check_seg_output(out.seg, overwrite);
+  }
   auto t0 = Clock::now();
-  const Volume image = read_case(input);
+  const Volume image = read_case(input, options.read);
   const double read_s = since(t0);
 
   Prediction p = predict_volume(image, model, options, progress);
@@ -49,6 +73,7 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
   report["model"] = m;
   report["device"] = model.device;
   report["precision"] = model.precision;
+  report["runtime"] = runtime_json();  // the BLAS, oneDNN ISA and threads this run used
   for (const auto& [key, value] : p.report.as_object()) report[key] = value;
   Json& timings = report["timings"];
   timings["read_s"] = read_s;
@@ -56,6 +81,16 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
   // The report is written before the labels: the label map is the "case done" marker.
   if (options.save_probabilities) timings["write_probabilities_s"] = since(t0);
   report["peak_rss_mb"] = double(peak_rss_bytes()) / (1024.0 * 1024.0);
+  if (options.dicom_seg) {
+    if (at::any(p.labels.data != 0).item<bool>()) {
+      io::SegWriteOptions seg;
+      seg.overwrite = overwrite;
+      io::write_dicom_seg(p.labels, dicom, model.segments, {model.name.empty() ? model.id : model.name, "", model.sha256}, out.seg, seg);
+      report["dicom_seg"] = out.seg.string();
+    } else {
+      log::warn("case '{}': no label predicted; no DICOM SEG written (a SEG needs a segment)", input.name);
+    }
+  }
   write_text_atomic(out.report, report.dump(2) + "\n", overwrite);
   io::write_volume(p.labels, out.labels, w);
   return report;

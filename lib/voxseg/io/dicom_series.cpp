@@ -29,6 +29,7 @@
 
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
+#include "voxseg/io/detail/dicom_slice.h"
 #include "voxseg/io/detail/io_common.h"
 
 namespace fs = std::filesystem;
@@ -97,7 +98,8 @@ const gdcm::Tag kSopClass(0x0008, 0x0016), kModality(0x0008, 0x0060), kSeriesDes
     kRows(0x0028, 0x0010), kColumns(0x0028, 0x0011), kPixelSpacing(0x0028, 0x0030),
     kBitsAllocated(0x0028, 0x0100), kBitsStored(0x0028, 0x0101), kPixelRepresentation(0x0028, 0x0103),
     kSamples(0x0028, 0x0002), kIntercept(0x0028, 0x1052), kSlope(0x0028, 0x1053),
-    kPhotometric(0x0028, 0x0004), kGridFrameOffsets(0x3004, 0x000c);
+    kPhotometric(0x0028, 0x0004), kGridFrameOffsets(0x3004, 0x000c), kImageType(0x0008, 0x0008),
+    kSeriesNumber(0x0020, 0x0011), kAcquisitionNumber(0x0020, 0x0012);
 
 std::string trim(std::string s) {
   while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.back())) || s.back() == '\0')) s.pop_back();
@@ -121,26 +123,14 @@ std::vector<double> parse_numbers(const std::string& text) {
   return out;
 }
 
-// Header fields of one file, as the scanner found them.
-struct Slice {
-  fs::path path;
-  std::string series_uid, study_uid, modality, description, patient_id, sop_class, frame_of_reference;
-  std::string photometric;
-  bool has_frames_tag = false, has_grid_offsets = false;
-  std::vector<double> orientation, position, pixel_spacing;
-  int rows = 0, columns = 0, frames = 1, samples = 1, bits_allocated = 16, bits_stored = 16, signed_pixels = 0;
-  int instance = 0;
-  double slope = 1.0, intercept = 0.0, thickness = 0.0;
-  double along_normal = 0.0;  // set when sorting
-};
-
 std::vector<Slice> scan(const std::vector<fs::path>& files) {
   quiet_toolkits();
   gdcm::Scanner scanner;
   for (const gdcm::Tag& t : {kSopClass, kModality, kSeriesDescription, kPatientId, kSliceThickness, kStudyUid,
                              kSeriesUid, kInstanceNumber, kPosition, kOrientation, kFrameOfReference, kFrames, kRows,
                              kColumns, kPixelSpacing, kBitsAllocated, kBitsStored, kPixelRepresentation, kSamples,
-                             kIntercept, kSlope, kPhotometric, kGridFrameOffsets})
+                             kIntercept, kSlope, kPhotometric, kGridFrameOffsets, kImageType, kSeriesNumber,
+                             kAcquisitionNumber})
     scanner.AddTag(t);
   std::vector<std::string> names;
   for (const auto& f : files) names.push_back(f.string());
@@ -168,7 +158,11 @@ std::vector<Slice> scan(const std::vector<fs::path>& files) {
     s.series_uid = get(kSeriesUid);
     s.rows = get_int(kRows, 0);
     s.columns = get_int(kColumns, 0);
-    if (s.series_uid.empty() || s.rows <= 0 || s.columns <= 0) continue;  // no image (DICOMDIR, RT struct, ...)
+    if (s.rows <= 0 || s.columns <= 0) continue;  // no image (DICOMDIR, RT struct, ...)
+    // An image without SeriesInstanceUID (anonymizers blank it) still counts: group_series groups it.
+    s.image_type = get(kImageType);
+    s.series_number = get(kSeriesNumber);
+    s.acquisition_number = get(kAcquisitionNumber);
     s.study_uid = get(kStudyUid);
     s.modality = get(kModality);
     s.description = get(kSeriesDescription);
@@ -205,13 +199,6 @@ std::vector<fs::path> files_in(const fs::path& dir) {
   return files;
 }
 
-// Series in a folder, most slices first (ties: by UID, so the order is stable).
-std::map<std::string, std::vector<Slice>> group_series(std::vector<Slice> slices) {
-  std::map<std::string, std::vector<Slice>> series;
-  for (auto& s : slices) series[s.series_uid].push_back(std::move(s));
-  return series;
-}
-
 std::vector<DicomSeriesInfo> describe(const std::map<std::string, std::vector<Slice>>& series) {
   std::vector<DicomSeriesInfo> out;
   for (const auto& [uid, slices] : series) {
@@ -230,10 +217,6 @@ std::string one_line(const DicomSeriesInfo& s) {
   return fmt::format("{} ({}{}{}, {} slice{})", s.series_uid, s.modality.empty() ? "?" : s.modality,
                      s.description.empty() ? "" : ", ", s.description.empty() ? "" : "'" + s.description + "'",
                      s.slices, s.slices == 1 ? "" : "s");
-}
-
-std::array<double, 3> cross(const std::array<double, 3>& a, const std::array<double, 3>& b) {
-  return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
 }
 
 // Output dtype: integers when every slope and intercept is integral (int16 when the rescaled
@@ -402,82 +385,15 @@ Json series_metadata(const std::vector<Slice>& slices) {
   return m;
 }
 
-// Sorts a series along its slice normal, checks it and reads it.
+// Sorts a series along its slice normal, checks it and reads it (resampled when tilted and allowed).
 Volume read_slices(std::vector<Slice> slices, const fs::path& where, const ReadOptions& options,
                    VolumeFileInfo* info) {
   const std::string name = where.string();
+  const Stack stack = order_slices(slices, name, options);
+  const std::array<double, 3>&row = stack.row, &col = stack.col, &normal = stack.normal;
   const Slice& first = slices.front();
-  for (const auto& s : slices)
-    if (s.frames > 1)
-      fail(ExitCode::BadInput,
-           "cannot read '{}': series {} mixes multi-frame files with others; read the multi-frame file '{}' alone",
-           name, first.series_uid, s.path.string());
-  if (first.orientation.size() != 6 && slices.size() > 1)
-    fail(ExitCode::BadInput, "cannot read '{}': slices have no ImageOrientationPatient; cannot order them", name);
-  std::vector<double> iop = first.orientation.size() == 6 ? first.orientation : std::vector<double>{1, 0, 0, 0, 1, 0};
-  const std::array<double, 3> row{iop[0], iop[1], iop[2]}, col{iop[3], iop[4], iop[5]};
-  const std::array<double, 3> normal = cross(row, col);
-  for (const auto& s : slices) {
-    if (s.rows != first.rows || s.columns != first.columns)
-      fail(ExitCode::BadInput, "cannot read '{}': series {} mixes image sizes ({}x{} and {}x{}); select files of one size",
-           name, first.series_uid, first.columns, first.rows, s.columns, s.rows);
-    if (slices.size() > 1) {
-      if (s.orientation.size() != 6)
-        fail(ExitCode::BadInput, "cannot read '{}': '{}' has no ImageOrientationPatient", name, s.path.string());
-      for (int i = 0; i < 6; ++i)
-        if (std::abs(s.orientation[i] - iop[i]) > 1e-3)
-          fail(ExitCode::BadInput,
-               "cannot read '{}': series {} mixes slice orientations (localizer or multi-planar series); "
-               "split the files by orientation",
-               name, first.series_uid);
-      if (s.position.size() != 3)
-        fail(ExitCode::BadInput, "cannot read '{}': '{}' has no ImagePositionPatient", name, s.path.string());
-    }
-  }
-  for (auto& s : slices)
-    s.along_normal = s.position.size() == 3 ? s.position[0] * normal[0] + s.position[1] * normal[1] +
-                                                   s.position[2] * normal[2]
-                                             : 0.0;
-  std::stable_sort(slices.begin(), slices.end(), [](const Slice& a, const Slice& b) {
-    return a.along_normal != b.along_normal ? a.along_normal < b.along_normal : a.instance < b.instance;
-  });
-
-  // Slice spacing: the mean step. Every step must be within kTolerance of the median step;
-  // a step of about 2x or more is reported as missing slices.
-  double spacing_z = first.thickness > 0 ? first.thickness : 1.0;
+  const double spacing_z = stack.spacing;
   const size_t n = slices.size();
-  if (n > 1) {
-    std::vector<double> steps;
-    for (size_t i = 1; i < n; ++i) steps.push_back(slices[i].along_normal - slices[i - 1].along_normal);
-    std::vector<double> sorted = steps;
-    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
-    const double median = sorted[sorted.size() / 2];
-    for (size_t i = 0; i < steps.size(); ++i)
-      if (steps[i] < 1e-3)
-        fail(ExitCode::BadInput,
-             "cannot read '{}': '{}' and '{}' lie at the same position (several volumes in one series, e.g. echoes "
-             "or time points?); split the files",
-             name, slices[i].path.filename().string(), slices[i + 1].path.filename().string());
-    const double tolerance = options.slice_spacing_tolerance;
-    for (size_t i = 0; i < steps.size(); ++i) {
-      if (steps[i] > 1.5 * median)
-        fail(ExitCode::BadInput,
-             "cannot read '{}': missing slice(s) in series {}: {:.4g} mm between '{}' and '{}' where the spacing is "
-             "{:.4g} mm",
-             name, first.series_uid, steps[i], slices[i].path.filename().string(),
-             slices[i + 1].path.filename().string(), median);
-      if (std::abs(steps[i] - median) > tolerance * median)
-        fail(ExitCode::BadInput,
-             "cannot read '{}': non-uniform slice spacing in series {} ({:.4g} mm vs {:.4g} mm, more than {:g}% "
-             "apart)",
-             name, first.series_uid, steps[i], median, tolerance * 100);
-    }
-    spacing_z = (slices.back().along_normal - slices.front().along_normal) / static_cast<double>(n - 1);
-    const double worst = *std::max_element(steps.begin(), steps.end()) - *std::min_element(steps.begin(), steps.end());
-    if (worst > 1e-3)
-      log::debug("series {}: slice steps vary by {:.4g} mm; using the mean spacing {:.6g} mm", first.series_uid, worst,
-                 spacing_z);
-  }
 
   Volume volume;
   Geometry& g = volume.geometry;
@@ -504,6 +420,15 @@ Volume read_slices(std::vector<Slice> slices, const fs::path& where, const ReadO
   if (samples > 1) shape.push_back(samples);
   at::Tensor data = at::empty(shape, at::TensorOptions().dtype(type));
   for (size_t k = 0; k < n; ++k) read_pixels(slices[k], data[static_cast<int64_t>(k)]);
+  const bool tilted = stack.drift_x != 0.0 || stack.drift_y != 0.0;
+  if (tilted) {
+    data = resample_tilted(data, stack.drift_x, stack.drift_y);
+    // The middle slice keeps its place: the grid starts at the first slice's plane, shifted in-plane
+    // by the middle slice's drift.
+    const double half = (static_cast<double>(n) - 1.0) / 2.0;
+    for (int r = 0; r < 3; ++r)
+      g.origin[r] += half * (stack.drift_x * g.spacing[0] * row[r] + stack.drift_y * g.spacing[1] * col[r]);
+  }
   if (samples > 1) data = data.permute({3, 0, 1, 2}).contiguous();
   data = narrow_if_exact(data);
   volume.data = data;
@@ -515,6 +440,7 @@ Volume read_slices(std::vector<Slice> slices, const fs::path& where, const ReadO
                                                                             : PixelType::Auto;
     info->metadata = series_metadata(slices);
     info->metadata["slice_spacing_mm"] = spacing_z;
+    if (tilted) info->metadata["gantry_tilt_resampled_degrees"] = stack.tilt_degrees;
   }
   log::debug("read DICOM series {} from '{}': {} slices, {}", first.series_uid, name, n, dtype_name(type));
   return volume;
@@ -543,12 +469,17 @@ Volume read_multiframe(const Slice& s, VolumeFileInfo* info) {
         for (unsigned r = 0; r < 3; ++r) g.direction[r * 3 + i] = r < axis.size() ? axis[r] : (r == i ? 1.0 : 0.0);
       }
     }
+    // Enhanced CT/MR keep RescaleSlope/Intercept in the functional groups, which GDCM reads.
     std::vector<Slice> one{s};
+    if (s.slope == 1.0 && s.intercept == 0.0 && io->GetRescaleSlope() != 0.0) {
+      one.front().slope = io->GetRescaleSlope();
+      one.front().intercept = io->GetRescaleIntercept();
+    }
     const at::ScalarType type = output_type(one);
     std::vector<int64_t> shape{g.size[2], g.size[1], g.size[0]};
     if (s.samples > 1) shape.push_back(s.samples);
     at::Tensor data = at::empty(shape, at::TensorOptions().dtype(type));
-    read_pixels(s, data);
+    read_pixels(one.front(), data);
     if (s.samples > 1) data = data.permute({3, 0, 1, 2}).contiguous();
     data = narrow_if_exact(data);
     v.data = data;
@@ -576,10 +507,18 @@ Volume read_dicom(const fs::path& path, const ReadOptions& options, VolumeFileIn
     if (slices.front().frames > 1) return read_multiframe(slices.front(), info);
     return read_slices(std::move(slices), path, options, info);
   }
-  auto series = group_series(scan(files_in(path)));
+  size_t uidless = 0;
+  auto series = group_series(scan(files_in(path)), &uidless);
   if (series.empty())
     fail(ExitCode::BadInput, "cannot read '{}': the folder holds no DICOM images (and is not a volume file)", name);
   const auto listed = describe(series);
+  if (uidless > 0) {
+    const size_t groups = std::count_if(listed.begin(), listed.end(),
+                                        [](const DicomSeriesInfo& s) { return s.series_uid.rfind("no-uid-", 0) == 0; });
+    log::warn("'{}': {} file{} without SeriesInstanceUID (anonymized?); grouped into {} series by orientation, pixel "
+              "spacing, size, modality, series description/number and acquisition number",
+              name, uidless, uidless == 1 ? "" : "s", groups);
+  }
   std::string uid = options.series_uid;
   if (uid.empty()) {
     uid = listed.front().series_uid;
@@ -595,8 +534,28 @@ Volume read_dicom(const fs::path& path, const ReadOptions& options, VolumeFileIn
     fail(ExitCode::BadInput, "cannot read '{}': no series {} (found: {})", name, uid, all);
   }
   auto& chosen = series[uid];
-  if (chosen.size() == 1 && chosen.front().frames > 1) return read_multiframe(chosen.front(), info);
-  return read_slices(std::move(chosen), path, options, info);
+  const std::vector<DroppedSlice> dropped = drop_localizers(chosen);
+  if (!dropped.empty()) {
+    std::string files;
+    for (size_t i = 0; i < dropped.size() && i < 4; ++i) files += (i ? ", " : "") + dropped[i].file;
+    if (dropped.size() > 4) files += fmt::format(" and {} more", dropped.size() - 4);
+    log::warn("'{}': dropped {} localizer image{} from series {}: {}", name, dropped.size(),
+              dropped.size() == 1 ? "" : "s", uid, files);
+  }
+  Volume volume = chosen.size() == 1 && chosen.front().frames > 1 ? read_multiframe(chosen.front(), info)
+                                                                  : read_slices(std::move(chosen), path, options, info);
+  if (info) {
+    if (uidless > 0) info->metadata["series_uid_missing"] = uid.rfind("no-uid-", 0) == 0;
+    Json list = Json::array();
+    for (const auto& d : dropped) {
+      Json j = Json::object();
+      j["file"] = d.file;
+      j["reason"] = d.reason;
+      list.push_back(j);
+    }
+    info->metadata["dropped"] = list;
+  }
+  return volume;
 }
 
 }  // namespace detail

@@ -25,6 +25,8 @@
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
 #include "voxseg/io/detail/io_common.h"
+#include "voxseg/io/detail/dicom_seg_source.h"
+#include "voxseg/io/dicom_seg.h"
 #include "voxseg/io/dicom_series.h"
 
 namespace fs = std::filesystem;
@@ -393,7 +395,10 @@ Volume read_volume(const std::string& path_text, const ReadOptions& options, Vol
   if (ext == ".nii" || ext == ".nii.gz") nifti = detail::check_nifti_header(path);
   const bool known_itk = ext == ".nii" || ext == ".nii.gz" || ext == ".nrrd" || ext == ".nhdr" || ext == ".mha" ||
                          ext == ".mhd";
-  if (!known_itk && is_dicom_file(path)) return detail::read_dicom(path, options, info);
+  if (!known_itk && is_dicom_file(path)) {
+    if (is_dicom_seg_file(path)) return detail::read_seg_as_volume(path, info);  // a SEG is a label map
+    return detail::read_dicom(path, options, info);
+  }
   try {
     Volume v = read_with_itk(path, info);
     if (nifti.stored != PixelType::Auto) {

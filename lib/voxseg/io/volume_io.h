@@ -20,6 +20,9 @@ struct ReadOptions {
   /// DICOM series: largest allowed deviation of a slice step from the median step, as a fraction of
   /// it (0.05 = 5%); larger deviations are rejected, steps over 1.5x the median are missing slices.
   double slice_spacing_tolerance = 0.05;
+  /// DICOM series acquired with gantry tilt (slice positions not along the slice normal): false
+  /// refuses them (Error(BadInput)); true resamples them onto an orthogonal grid (docs/dicom-series.md).
+  bool allow_tilt = false;
 };
 
 /// What the file said besides the voxels (for `voxseg info` and provenance).

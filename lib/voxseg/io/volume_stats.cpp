@@ -142,6 +142,7 @@ Json describe_volume_file(const std::string& path, const ReadOptions& read, cons
   out["voxel_volume_mm3"] = volume.geometry.voxel_volume_mm3();
   out["statistics"] = volume_statistics(volume, stats);
   if (info.format == "DICOM") out["dicom"] = info.metadata;
+  if (info.format == "DICOM SEG") out["dicom_seg"] = info.metadata;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     Json series = Json::array();
@@ -199,9 +200,31 @@ std::string describe_text(const Json& d) {
   if (const Json* m = d.find("dicom")) {
     line("modality", m->find("modality") ? m->find("modality")->as_string() : "");
     if (m->find("description")) line("description", m->find("description")->as_string());
-    if (m->find("series_uid")) line("series", m->find("series_uid")->as_string());
+    if (m->find("series_uid"))
+      line("series", m->find("series_uid")->as_string() +
+                         (m->find("series_uid_missing") && m->find("series_uid_missing")->as_bool()
+                              ? " (the files have no SeriesInstanceUID; grouped by their headers)"
+                              : ""));
+    if (const Json* dropped = m->find("dropped"); dropped && dropped->size() > 0) {
+      line("dropped", fmt::format("{} image{} not in the volume", dropped->size(), dropped->size() == 1 ? "" : "s"));
+      for (const auto& x : dropped->as_array())
+        out += fmt::format("    {}  {}\n", x.find("file")->as_string(), x.find("reason")->as_string());
+    }
+    if (const Json* tilt = m->find("gantry_tilt_resampled_degrees"))
+      line("tilt", fmt::format("gantry tilt {:.3g} degrees, resampled onto an orthogonal grid", tilt->as_double()));
     if (const Json* r = m->find("rescale"))
       line("rescale", fmt::format("slope {} intercept {}", number(*r->find("slope")), number(*r->find("intercept"))));
+  }
+  if (const Json* m = d.find("dicom_seg")) {
+    line("segmentation", fmt::format("{}, {} frames, grid of the {}", m->find("segmentation_type")->as_string(),
+                                     m->find("frames")->as_int(), m->find("grid")->as_string()));
+    line("series", m->find("series_uid")->as_string());
+    line("references", m->find("referenced_series_uid")->as_string());
+    line("segments", std::to_string(m->find("segments")->size()));
+    for (const auto& x : m->find("segments")->as_array())
+      out += fmt::format("    {:>3} -> label {:<4} {:<20} {:>4} frames  type {}  category {}\n", x.find("number")->as_int(),
+                         x.find("label")->as_int(), x.find("name")->as_string(), x.find("frames")->as_int(),
+                         x.find("type")->as_string(), x.find("category")->as_string());
   }
   if (const Json* series = d.find("series")) {
     line("series", fmt::format("{} in the folder", series->size()));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "voxseg/core/coded_concept.h"
 #include "voxseg/core/json.h"
 #include "voxseg/models/device.h"
 #include "voxseg/models/network.h"
@@ -29,12 +30,8 @@ struct ChannelSpec {
   NormalizationSpec normalization;
 };
 
-/// A coded concept (SNOMED CT by default), as DICOM SEG wants for segment categories/types.
-struct CodedConcept {
-  std::string code;            ///< "10200004"
-  std::string scheme = "SCT";  ///< coding scheme designator
-  std::string meaning;         ///< "Liver"
-};
+/// A coded concept (SNOMED CT by default); one type for bundles and the DICOM SEG writer.
+using voxseg::CodedConcept;
 
 struct LabelSpec {
   int64_t id = 0;  ///< value written in label maps

@@ -31,7 +31,7 @@ struct TrainOptions {
   double weight_decay = 3e-5;
   double grad_clip = 12.0;
   std::string precision = "fp32";  ///< "fp32" | "bf16"
-  std::string device = "cpu";
+  std::string device = "auto";     ///< as predict: GPU 0 when usable, else the CPU
   uint64_t seed = 0;
   int workers = 1;    ///< background batch-loader threads
   int prefetch = 4;   ///< batches made ahead

@@ -1,0 +1,33 @@
+#pragma once
+// SAM's mask decoder (mask_decoder.*): an IoU token and 4 mask tokens join the prompt tokens in the
+// two-way transformer; the image is upscaled 4x and each mask token's hypernetwork MLP gives the
+// weights of a dot product with the upscaled image; an MLP on the IoU token predicts mask quality.
+#include <ATen/core/Tensor.h>
+
+#include <utility>
+#include <vector>
+
+#include "voxseg/models/detail/sam_layers.h"
+#include "voxseg/models/detail/sam_two_way_transformer.h"
+#include "voxseg/models/sam.h"
+
+namespace voxseg::models::detail {
+
+struct SamMaskDecoder {
+  static constexpr int64_t kMaskTokens = 4;  ///< 3 multimask outputs + 1 single-mask output
+
+  SamMaskDecoder(SamParams& p, const SamConfig& config);
+  /// embedding [1,C,h,w] (or [N,...]), dense_pe [1,C,h,w], sparse [N,T,C], dense [N,C,h,w] ->
+  /// all 4 masks [N,4,4h,4w] and IoU predictions [N,4].
+  std::pair<at::Tensor, at::Tensor> operator()(const at::Tensor& embedding, const at::Tensor& dense_pe,
+                                               const at::Tensor& sparse, const at::Tensor& dense) const;
+
+  SamTwoWayTransformer transformer;
+  at::Tensor iou_token, mask_tokens;
+  Conv2d up0, up3;
+  LayerNorm2d up1;
+  std::vector<MlpHead> hypernetworks;
+  MlpHead iou_head;
+};
+
+}  // namespace voxseg::models::detail
