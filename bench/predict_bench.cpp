@@ -55,7 +55,7 @@ voxseg::infer::Model make_model(const fs::path& dir, int64_t classes, int64_t pa
     spec.name = "bench-" + std::to_string(classes);
     spec.dims = 3;
     spec.architecture.unet = net.config();
-    spec.channels = {ChannelSpec{"CT", NormalizationSpec{"ct", 40.0, 300.0, -1000.0, 1000.0, false}}};
+    spec.channels = {ChannelSpec{"CT", NormalizationSpec{voxseg::preprocess::Normalization::CT, false, false, 40.0, 300.0, -1000.0, 1000.0}}};
     for (int64_t k = 0; k < classes; ++k) spec.labels.push_back(LabelSpec{k, "class" + std::to_string(k), {}, {}});
     spec.target_spacing = {1.5, 1.5, 1.5};
     spec.patch_size = {patch, patch, patch};

@@ -1,9 +1,11 @@
 #include "voxseg/core/json.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include <climits>
 #include <cmath>
-#include <cstdlib>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -160,163 +162,88 @@ std::string Json::dump(int indent) const {
 }
 
 namespace {
-class Parser {
+// Builds a Json tree from nlohmann's SAX events: nlohmann does the lexing and the strict grammar
+// (no NaN, no trailing commas, no comments, valid UTF-8), this keeps voxseg's value tree and key order.
+class TreeBuilder {
  public:
-  explicit Parser(std::string_view text) : s_(text) {}
+  using json = nlohmann::json;
+  Json root;
+  std::string error;
 
-  Json parse_document() {
-    Json v = parse_value(0);
-    skip_ws();
-    if (pos_ != s_.size()) error("unexpected text after the JSON value");
-    return v;
+  bool null() { return put(Json()); }
+  bool boolean(bool v) { return put(Json(v)); }
+  bool number_integer(json::number_integer_t v) { return put(Json(int64_t(v))); }
+  bool number_unsigned(json::number_unsigned_t v) {
+    return put(v <= uint64_t(INT64_MAX) ? Json(int64_t(v)) : Json(double(v)));
+  }
+  bool number_float(json::number_float_t v, const json::string_t&) { return put(Json(double(v))); }
+  bool string(json::string_t& v) { return put(Json(std::move(v))); }
+  bool binary(json::binary_t&) { return false; }  // never produced by the JSON text parser
+  bool start_object(std::size_t) { return open(Json::object()); }
+  bool key(json::string_t& k) {
+    key_ = std::move(k);
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t) { return open(Json::array()); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t, const std::string&, const json::exception& e) {
+    // "[json.exception.parse_error.101] parse error at line 2, column 5: syntax error ..." ->
+    // "line 2, column 5: syntax error ..."
+    std::string what = e.what();
+    for (const char* prefix : {"parse error at ", "parse error: "}) {
+      if (const size_t at = what.find(prefix); at != std::string::npos) {
+        what = what.substr(at + std::char_traits<char>::length(prefix));
+        break;
+      }
+    }
+    error = what;
+    return false;
   }
 
  private:
-  [[noreturn]] void error(const std::string& what) const {
-    int line = 1, col = 1;
-    for (size_t i = 0; i < pos_ && i < s_.size(); ++i) {
-      if (s_[i] == '\n') { ++line; col = 1; } else ++col;
+  static constexpr size_t kMaxDepth = 256;
+
+  Json& slot(Json value) {
+    if (open_.empty()) {
+      root = std::move(value);
+      return root;
     }
-    throw std::invalid_argument(fmt::format("line {}, column {}: {}", line, col, what));
+    Json& top = *open_.back();
+    if (top.is_array()) return top.push_back(std::move(value));
+    Json& member = top[key_];
+    member = std::move(value);
+    return member;
   }
-  void skip_ws() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' || s_[pos_] == '\t'))
-      ++pos_;
+  bool put(Json value) {
+    slot(std::move(value));
+    return true;
   }
-  bool consume(std::string_view word) {
-    if (s_.substr(pos_, word.size()) == word) { pos_ += word.size(); return true; }
-    return false;
-  }
-  Json parse_value(int depth) {
-    if (depth > 256) error("nesting too deep");
-    skip_ws();
-    if (pos_ >= s_.size()) error("unexpected end of input");
-    const char c = s_[pos_];
-    if (c == '{') return parse_object(depth);
-    if (c == '[') return parse_array(depth);
-    if (c == '"') return Json(parse_string());
-    if (consume("true")) return Json(true);
-    if (consume("false")) return Json(false);
-    if (consume("null")) return Json();
-    if (c == '-' || (c >= '0' && c <= '9')) return parse_number();
-    if (consume("NaN")) return Json(std::nan(""));
-    error(fmt::format("unexpected character '{}'", c));
-  }
-  Json parse_object(int depth) {
-    ++pos_;
-    Json obj = Json::object();
-    skip_ws();
-    if (pos_ < s_.size() && s_[pos_] == '}') { ++pos_; return obj; }
-    while (true) {
-      skip_ws();
-      if (pos_ >= s_.size() || s_[pos_] != '"') error("expected a string key");
-      std::string key = parse_string();
-      skip_ws();
-      if (pos_ >= s_.size() || s_[pos_] != ':') error("expected ':'");
-      ++pos_;
-      obj[key] = parse_value(depth + 1);
-      skip_ws();
-      if (pos_ < s_.size() && s_[pos_] == ',') { ++pos_; continue; }
-      if (pos_ < s_.size() && s_[pos_] == '}') { ++pos_; return obj; }
-      error("expected ',' or '}'");
+  // A child container is only appended to while open, so the parents' storage does not move.
+  bool open(Json container) {
+    if (open_.size() >= kMaxDepth) {
+      error = "nesting too deep";
+      return false;
     }
+    open_.push_back(&slot(std::move(container)));
+    return true;
   }
-  Json parse_array(int depth) {
-    ++pos_;
-    Json arr = Json::array();
-    skip_ws();
-    if (pos_ < s_.size() && s_[pos_] == ']') { ++pos_; return arr; }
-    while (true) {
-      arr.push_back(parse_value(depth + 1));
-      skip_ws();
-      if (pos_ < s_.size() && s_[pos_] == ',') { ++pos_; continue; }
-      if (pos_ < s_.size() && s_[pos_] == ']') { ++pos_; return arr; }
-      error("expected ',' or ']'");
-    }
-  }
-  static void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) out += char(cp);
-    else if (cp < 0x800) { out += char(0xC0 | (cp >> 6)); out += char(0x80 | (cp & 0x3F)); }
-    else if (cp < 0x10000) {
-      out += char(0xE0 | (cp >> 12)); out += char(0x80 | ((cp >> 6) & 0x3F)); out += char(0x80 | (cp & 0x3F));
-    } else {
-      out += char(0xF0 | (cp >> 18)); out += char(0x80 | ((cp >> 12) & 0x3F));
-      out += char(0x80 | ((cp >> 6) & 0x3F)); out += char(0x80 | (cp & 0x3F));
-    }
-  }
-  uint32_t parse_hex4() {
-    if (pos_ + 4 > s_.size()) error("truncated \\u escape");
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char h = s_[pos_++];
-      v <<= 4;
-      if (h >= '0' && h <= '9') v |= uint32_t(h - '0');
-      else if (h >= 'a' && h <= 'f') v |= uint32_t(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') v |= uint32_t(h - 'A' + 10);
-      else error("bad \\u escape");
-    }
-    return v;
-  }
-  std::string parse_string() {
-    ++pos_;
-    std::string out;
-    while (true) {
-      if (pos_ >= s_.size()) error("unterminated string");
-      const char c = s_[pos_++];
-      if (c == '"') return out;
-      if (c != '\\') { out += c; continue; }
-      if (pos_ >= s_.size()) error("unterminated string");
-      const char e = s_[pos_++];
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          uint32_t cp = parse_hex4();
-          if (cp >= 0xD800 && cp < 0xDC00 && consume("\\u")) {
-            const uint32_t lo = parse_hex4();
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default: error(fmt::format("bad escape '\\{}'", e));
-      }
-    }
-  }
-  Json parse_number() {
-    const size_t start = pos_;
-    bool integer = true;
-    if (s_[pos_] == '-') ++pos_;
-    if (consume("Infinity")) return Json(s_[start] == '-' ? -HUGE_VAL : HUGE_VAL);
-    while (pos_ < s_.size()) {
-      const char c = s_[pos_];
-      if (c >= '0' && c <= '9') ++pos_;
-      else if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') { integer = false; ++pos_; }
-      else break;
-    }
-    const std::string token(s_.substr(start, pos_ - start));
-    char* end = nullptr;
-    if (integer && token.size() < 19) {
-      const long long v = std::strtoll(token.c_str(), &end, 10);
-      if (end && *end == '\0') return Json(int64_t(v));
-    }
-    const double d = std::strtod(token.c_str(), &end);
-    if (!end || *end != '\0' || token == "-") error(fmt::format("bad number '{}'", token));
-    return Json(d);
+  bool close() {
+    open_.pop_back();
+    return true;
   }
 
-  std::string_view s_;
-  size_t pos_ = 0;
+  std::vector<Json*> open_;
+  std::string key_;
 };
 }  // namespace
 
-Json Json::parse(std::string_view text) { return Parser(text).parse_document(); }
+Json Json::parse(std::string_view text) {
+  TreeBuilder builder;
+  if (!nlohmann::json::sax_parse(text.begin(), text.end(), &builder))
+    throw std::invalid_argument(builder.error.empty() ? std::string("invalid JSON") : builder.error);
+  return std::move(builder.root);
+}
 
 Json read_json_file(const std::string& path, ExitCode code) {
   std::ifstream in(path, std::ios::binary);

@@ -24,22 +24,7 @@ Model model_from_bundle(const models::ModelBundle& b, std::shared_ptr<models::Ne
   }
   plan.crop_to_nonzero = b.crop_to_nonzero;
   for (size_t c = 0; c < b.channels.size(); ++c) {
-    const auto& n = b.channels[c].normalization;
-    preprocess::NormalizeOptions o;
-    try {
-      o.scheme = preprocess::parse_normalization(n.scheme);
-    } catch (const std::exception& e) {
-      fail(ExitCode::BadModel, "invalid model '{}': channels[{}]: {}", file, c, e.what());
-    }
-    o.use_mask = n.use_nonzero_mask;
-    if (o.scheme == preprocess::Normalization::CT) {
-      if (!n.mean || !n.std || !n.clip_low || !n.clip_high)
-        fail(ExitCode::BadModel, "invalid model '{}': channels[{}]: ct needs mean, std, clip_low, clip_high", file, c);
-      o.mean = *n.mean, o.std = *n.std, o.lower = *n.clip_low, o.upper = *n.clip_high;
-    } else if (o.scheme == preprocess::Normalization::ZScore && n.mean && n.std) {
-      o.fixed_stats = true;
-      o.mean = *n.mean, o.std = *n.std;
-    }
+    const preprocess::NormalizeOptions& o = b.channels[c].normalization;  // checked by parse_bundle_json
     if (o.use_mask && !plan.crop_to_nonzero)
       fail(ExitCode::BadModel, "invalid model '{}': channels[{}]: use_nonzero_mask needs crop_to_nonzero", file, c);
     plan.channels.push_back(o);

@@ -142,10 +142,7 @@ preprocess::Plan plan_from_nnunet(const nn::Plans& plans, const nn::Configuratio
       if (it == plans.foreground_intensity_properties.end())
         fail(ExitCode::BadModel, "nnU-Net plans '{}': channel {} uses CTNormalization but "
              "foreground_intensity_properties_per_channel has no entry \"{}\"", plans.path, c, c);
-      o.mean = it->second.mean;
-      o.std = it->second.std;
-      o.lower = it->second.percentile_00_5;
-      o.upper = it->second.percentile_99_5;
+      o = preprocess::ct_normalization(it->second);
     }
     plan.channels.push_back(o);
   }

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "voxseg/core/error.h"
+#include "voxseg/core/json_fields.h"
 #include "voxseg/core/log.h"
 
 namespace voxseg::infer {
@@ -59,11 +60,6 @@ std::array<int, 3> inverse(const std::array<int, 3>& t) {
   return inv;
 }
 
-Json shape_json(const std::vector<int64_t>& s) {
-  Json j = Json::array();
-  for (int64_t v : s) j.push_back(v);
-  return j;
-}
 
 }  // namespace
 
@@ -181,14 +177,14 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   report["timings"] = timings;
   report["tiles"] = stats.tiles;
   report["forward_passes"] = stats.forward_passes;
-  report["patch_size"] = shape_json(model.patch_size);
+  report["patch_size"] = json::array_of(model.patch_size);
   report["step"] = options.step;
   report["batch_size"] = options.batch_size;
   report["tta"] = options.tta;
-  report["network_shape"] = shape_json({net_shape[0], net_shape[1], net_shape[2]});
-  report["crop_box"] = shape_json({pre.box.begin[0], pre.box.begin[1], pre.box.begin[2], pre.box.end[0],
-                                   pre.box.end[1], pre.box.end[2]});
-  report["target_spacing"] = Json(Json::Array{pre.target_spacing[0], pre.target_spacing[1], pre.target_spacing[2]});
+  report["network_shape"] = json::array_of(std::vector<int64_t>{net_shape[0], net_shape[1], net_shape[2]});
+  report["crop_box"] = json::array_of(std::vector<int64_t>{pre.box.begin[0], pre.box.begin[1], pre.box.begin[2],
+                                                            pre.box.end[0], pre.box.end[1], pre.box.end[2]});
+  report["target_spacing"] = json::array_of(pre.target_spacing);
   report["accumulator_slices_max"] = stats.max_slices_held;
   report["streamed"] = options.stream && streamable;
   if (options.postprocess.any()) report["postprocess"] = post;

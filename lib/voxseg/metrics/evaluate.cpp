@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "voxseg/core/error.h"
+#include "voxseg/core/percentile.h"
 #include "voxseg/metrics/edt.h"
 #include "voxseg/metrics/surface.h"
 
@@ -296,13 +297,7 @@ std::optional<double> opt_diff(double a, double b) { return a - b; }
 
 }  // namespace
 
-double percentile_linear(const std::vector<double>& v, double q) {
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  const double pos = q * double(v.size() - 1);
-  const size_t lo = size_t(std::floor(pos));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - double(lo)) * (v[hi] - v[lo]);
-}
+double percentile_linear(const std::vector<double>& v, double q) { return percentile_sorted(v, q); }
 
 double percentile_weighted(const DirectedDistances& d, double q) {
   if (d.distance_mm.empty()) return std::numeric_limits<double>::quiet_NaN();

@@ -1,10 +1,13 @@
 #include "voxseg/metrics/labels.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <sstream>
 
 #include "voxseg/core/error.h"
 #include "voxseg/core/json.h"
+#include "voxseg/core/json_fields.h"
 
 namespace fs = std::filesystem;
 
@@ -34,11 +37,11 @@ int64_t parse_id(const std::string& s, const std::string& context) {
   fail(ExitCode::Usage, "bad label value '{}' in '{}' (labels are positive integers)", s, context);
 }
 
-int64_t json_id(const Json& j) {
-  if (j.is_int()) return j.as_int();
-  if (j.is_number()) return int64_t(j.as_double());
-  if (j.is_string()) return std::stoll(j.as_string());
-  throw std::invalid_argument("label id is a " + std::string(j.type_name()));
+// "1" -> 1: a label id written as an object key ({"1": "liver"}).
+int64_t id_from_key(const std::string& key, const std::string& field) {
+  if (key.empty() || key.size() > 9 || key.find_first_not_of("0123456789") != std::string::npos)
+    json::field_error(field, "expected a label id (a non-negative integer) as the key");
+  return std::stoll(key);
 }
 
 }  // namespace
@@ -49,34 +52,35 @@ std::map<int64_t, std::string> read_label_table(const std::string& path_text) {
   const Json doc = read_json_file(path.string(), ExitCode::BadInput);
   std::map<int64_t, std::string> table;
   try {
-    const Json* labels = doc.find("labels");
-    if (!labels) labels = doc.find("label_table");
+    const char* key = doc.find("labels") ? "labels" : "label_table";
+    const Json* labels = doc.find(key);
     if (!labels) fail(ExitCode::BadInput, "no label table in '{}' (expected \"labels\" or \"label_table\")", path.string());
-    if (labels->is_array()) {  // model.json / phantom.json: [{id, name}, ...]
-      for (const Json& e : labels->as_array()) {
-        const Json* id = e.find("id");
-        const Json* name = e.find("name");
-        if (!id || !name) throw std::invalid_argument("an entry lacks \"id\" or \"name\"");
-        table[json_id(*id)] = name->as_string();
+    if (labels->is_array()) {  // model.json / phantom.json: [{id, name}, ...] (voxseg's schema: strict)
+      for (size_t i = 0; i < labels->size(); ++i) {
+        const Json& e = labels->as_array()[i];
+        const std::string f = json::index_field(key, i);
+        json::require_object(e, f);
+        json::reject_unknown_members(e, {"id", "name", "color", "snomed"}, f);
+        const int64_t id = json::read_int(json::require_member(e, "id", f), json::join_field(f, "id"));
+        table[id] = json::read_string(json::require_member(e, "name", f), json::join_field(f, "name"));
       }
     } else if (labels->is_object()) {
-      for (const auto& [key, value] : labels->as_object()) {
+      for (const auto& [name, value] : labels->as_object()) {
+        const std::string f = json::join_field(key, name);
         if (value.is_number()) {
-          table[json_id(value)] = key;  // nnU-Net: {"liver": 1}
+          table[json::read_int(value, f)] = name;  // nnU-Net: {"liver": 1}
         } else if (value.is_string()) {
-          table[std::stoll(key)] = value.as_string();  // {"1": "liver"}
+          table[id_from_key(name, f)] = value.as_string();  // {"1": "liver"}
         } else if (value.is_array()) {
           continue;  // nnU-Net region-based entries ("tumor": [1, 2]) are not single labels
         } else {
-          throw std::invalid_argument("entry '" + key + "' is a " + value.type_name());
+          json::field_error(f, fmt::format("expected a label id, a name or a list of ids, found {}", value.type_name()));
         }
       }
     } else {
-      throw std::invalid_argument("\"labels\" is a " + std::string(labels->type_name()));
+      json::field_error(key, fmt::format("expected a list or an object, found {}", labels->type_name()));
     }
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
+  } catch (const std::invalid_argument& e) {
     fail(ExitCode::BadInput, "bad label table in '{}': {}", path.string(), e.what());
   }
   table.erase(0);

@@ -10,6 +10,7 @@
 
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/error.h"
+#include "voxseg/core/percentile.h"
 #include "voxseg/metrics/png.h"
 
 namespace voxseg::metrics {
@@ -77,12 +78,6 @@ std::string join_values(const std::vector<int64_t>& v) {
   return out;
 }
 
-double linear_quantile(const std::vector<double>& sorted, double q) {
-  const double pos = q * double(sorted.size() - 1);
-  const size_t lo = size_t(std::floor(pos)), hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (pos - double(lo)) * (sorted[hi] - sorted[lo]);
-}
-
 }  // namespace
 
 Stats compute_stats(std::vector<double> v, int64_t n_null) {
@@ -96,9 +91,9 @@ Stats compute_stats(std::vector<double> v, int64_t n_null) {
   for (double x : v) ss += (x - mean) * (x - mean);
   s.mean = mean;
   if (v.size() > 1) s.std = std::sqrt(ss / double(v.size() - 1));
-  s.median = linear_quantile(v, 0.5);
-  s.q1 = linear_quantile(v, 0.25);
-  s.q3 = linear_quantile(v, 0.75);
+  s.median = percentile_sorted(v, 0.5);
+  s.q1 = percentile_sorted(v, 0.25);
+  s.q3 = percentile_sorted(v, 0.75);
   s.min = v.front();
   s.max = v.back();
   return s;
@@ -280,7 +275,7 @@ std::string svg_box_plot(const std::string& title, const std::vector<std::pair<s
                      "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" text-anchor=\"middle\" fill=\"#666\">n={}</text>\n",
                      cx, top + plot_h + 16, xml_escape(groups[g].first.substr(0, 14)), cx, top + plot_h + 30, v.size());
     if (v.empty()) continue;
-    const double q1 = linear_quantile(v, 0.25), med = linear_quantile(v, 0.5), q3 = linear_quantile(v, 0.75);
+    const double q1 = percentile_sorted(v, 0.25), med = percentile_sorted(v, 0.5), q3 = percentile_sorted(v, 0.75);
     s += fmt::format("<line class=\"whisker\" x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1:.1f}\" y2=\"{2:.1f}\" stroke=\"#333\"/>"
                      "<rect class=\"box\" x=\"{3:.1f}\" y=\"{4:.1f}\" width=\"36\" height=\"{5:.1f}\" fill=\"#cfe3f7\" "
                      "stroke=\"#2b6cb0\"/><line class=\"median\" x1=\"{3:.1f}\" x2=\"{6:.1f}\" y1=\"{7:.1f}\" "

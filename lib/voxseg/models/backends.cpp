@@ -6,6 +6,7 @@
 #include "voxseg/core/log.h"
 #include "voxseg/models/bundle.h"
 #include "voxseg/models/unet.h"
+#include "voxseg/models/detail/shape_text.h"
 
 namespace voxseg::models {
 namespace {
@@ -28,11 +29,7 @@ std::string one_line(const std::string& text) {
 
 std::string first_line(const c10::Error& e) { return one_line(e.what_without_backtrace()); }
 
-std::string shape_text(at::IntArrayRef sizes) {
-  std::string s = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-  return s + "]";
-}
+using detail::shape_text;
 
 void check_tiles(const at::Tensor& tiles, int dims, int64_t in_channels, const std::string& model) {
   if (!tiles.defined() || tiles.dim() != dims + 2 || tiles.size(1) != in_channels)

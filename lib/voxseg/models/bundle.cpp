@@ -23,35 +23,6 @@ namespace {
 
 constexpr int kSchemaVersion = 1;
 
-NormalizationSpec parse_normalization(const Json& j, const std::string& path) {
-  detail::require_object(j, path);
-  detail::reject_unknown_members(j, {"scheme", "mean", "std", "clip_low", "clip_high", "use_nonzero_mask"}, path);
-  NormalizationSpec n;
-  const auto field = [&](std::string_view key) { return join_field(path, key); };
-  n.scheme = detail::read_string(detail::require_member(j, "scheme", path), field("scheme"));
-  if (n.scheme != "ct" && n.scheme != "zscore" && n.scheme != "rescale01" && n.scheme != "none")
-    field_error(field("scheme"),
-                fmt::format("expected \"ct\", \"zscore\", \"rescale01\" or \"none\", found \"{}\"", n.scheme));
-  const auto number = [&](std::string_view key, std::optional<double>& out) {
-    if (const Json* v = j.find(key); v && !v->is_null()) out = detail::read_number(*v, field(key));
-  };
-  number("mean", n.mean);
-  number("std", n.std);
-  number("clip_low", n.clip_low);
-  number("clip_high", n.clip_high);
-  if (const Json* v = j.find("use_nonzero_mask")) n.use_nonzero_mask = detail::read_bool(*v, field("use_nonzero_mask"));
-  if (n.scheme == "ct")
-    for (std::string_view key : {"mean", "std", "clip_low", "clip_high"})
-      if (!j.find(key) || j.find(key)->is_null())
-        field_error(field(key), "required for the \"ct\" scheme (dataset foreground statistics)");
-  if (n.mean.has_value() != n.std.has_value())
-    field_error(field(n.mean ? "std" : "mean"), "mean and std must be given together");
-  if (n.std && !(*n.std > 0)) field_error(field("std"), "must be positive");
-  if (n.clip_low && n.clip_high && *n.clip_low > *n.clip_high)
-    field_error(field("clip_high"), "must not be below clip_low");
-  return n;
-}
-
 LabelSpec parse_label(const Json& j, const std::string& path) {
   detail::require_object(j, path);
   detail::reject_unknown_members(j, {"id", "name", "color", "snomed"}, path);
@@ -144,8 +115,8 @@ void parse_into(const Json& root, ModelBundle& b) {
     detail::reject_unknown_members(c, {"name", "normalization"}, path);
     ChannelSpec spec;
     spec.name = detail::read_string(detail::require_member(c, "name", path), join_field(path, "name"));
-    spec.normalization = parse_normalization(detail::require_member(c, "normalization", path),
-                                             join_field(path, "normalization"));
+    spec.normalization = preprocess::normalization_from_json(detail::require_member(c, "normalization", path),
+                                                             join_field(path, "normalization"));
     b.channels.push_back(std::move(spec));
   }
   if (b.architecture.type == "unet" && b.in_channels() != b.architecture.unet.in_channels)
@@ -296,16 +267,9 @@ Json bundle_to_json(const ModelBundle& b) {
   }
   Json channels = Json::array();
   for (const auto& c : b.channels) {
-    Json n = Json::object();
-    n["scheme"] = c.normalization.scheme;
-    if (c.normalization.mean) n["mean"] = *c.normalization.mean;
-    if (c.normalization.std) n["std"] = *c.normalization.std;
-    if (c.normalization.clip_low) n["clip_low"] = *c.normalization.clip_low;
-    if (c.normalization.clip_high) n["clip_high"] = *c.normalization.clip_high;
-    if (c.normalization.use_nonzero_mask) n["use_nonzero_mask"] = true;
     Json cj = Json::object();
     cj["name"] = c.name;
-    cj["normalization"] = n;
+    cj["normalization"] = preprocess::normalization_to_json(c.normalization);
     channels.push_back(cj);
   }
   j["channels"] = channels;
@@ -314,7 +278,7 @@ Json bundle_to_json(const ModelBundle& b) {
     Json lj = Json::object();
     lj["id"] = l.id;
     lj["name"] = l.name;
-    if (l.color) lj["color"] = Json(Json::Array{(*l.color)[0], (*l.color)[1], (*l.color)[2]});
+    if (l.color) lj["color"] = json::array_of(*l.color);
     if (l.snomed) {
       Json s = Json::object();
       s["code"] = l.snomed->code;
@@ -326,17 +290,9 @@ Json bundle_to_json(const ModelBundle& b) {
   }
   j["labels"] = labels;
   if (b.allow_noncontiguous_ids) j["allow_noncontiguous_ids"] = true;
-  if (!b.target_spacing.empty()) {
-    Json s = Json::array();
-    for (double v : b.target_spacing) s.push_back(v);
-    j["target_spacing"] = s;
-  }
-  Json patch = Json::array();
-  for (int64_t v : b.patch_size) patch.push_back(v);
-  j["patch_size"] = patch;
-  Json mirror = Json::array();
-  for (int64_t v : b.mirror_axes) mirror.push_back(v);
-  j["mirror_axes"] = mirror;
+  if (!b.target_spacing.empty()) j["target_spacing"] = json::array_of(b.target_spacing);
+  j["patch_size"] = json::array_of(b.patch_size);
+  j["mirror_axes"] = json::array_of(b.mirror_axes);
   j["crop_to_nonzero"] = b.crop_to_nonzero;
   if (b.dims == 2) j["slice_axis"] = b.slice_axis;
   if (b.postprocess.is_object()) j["postprocess"] = b.postprocess;

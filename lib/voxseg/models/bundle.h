@@ -15,18 +15,15 @@
 #include "voxseg/models/network.h"
 #include "voxseg/models/unet.h"
 #include "voxseg/models/unet_config.h"
+#include "voxseg/preprocess/normalize.h"
 
 namespace voxseg::models {
 
 class UNet;
 
-/// Intensity normalization of one input channel (nnU-Net's schemes).
-struct NormalizationSpec {
-  std::string scheme = "zscore";    ///< "ct" | "zscore" | "rescale01" | "none"
-  std::optional<double> mean, std;  ///< ct: dataset foreground stats (required); zscore: fixed values (optional)
-  std::optional<double> clip_low, clip_high;  ///< ct: required (foreground 0.5 / 99.5 percentiles)
-  bool use_nonzero_mask = false;    ///< zscore: statistics inside the non-zero mask, outside stays 0
-};
+/// Intensity normalization of one input channel: the one normalization type (preprocess/normalize.h),
+/// read and written by preprocess::normalization_from_json / normalization_to_json.
+using NormalizationSpec = preprocess::NormalizeOptions;
 
 struct ChannelSpec {
   std::string name;  ///< "CT", "T1", ...

@@ -29,19 +29,8 @@ auto as_bad_model(const std::string& what, const std::string& path, F&& body) ->
   }
 }
 
-std::vector<std::string> read_string_list(const Json& v, const std::string& field) {
-  if (!v.is_array()) field_error(field, fmt::format("expected a list of strings, found {}", v.type_name()));
-  std::vector<std::string> out;
-  for (size_t i = 0; i < v.size(); ++i) out.push_back(detail::read_string(v.as_array()[i], index_field(field, i)));
-  return out;
-}
-
-std::vector<bool> read_bool_list(const Json& v, const std::string& field) {
-  if (!v.is_array()) field_error(field, fmt::format("expected a list of booleans, found {}", v.type_name()));
-  std::vector<bool> out;
-  for (size_t i = 0; i < v.size(); ++i) out.push_back(detail::read_bool(v.as_array()[i], index_field(field, i)));
-  return out;
-}
+using json::read_bool_list;
+using json::read_string_list;
 
 ResamplingKwargs read_resampling(const Json* v, const std::string& field, ResamplingKwargs defaults) {
   if (!v || v->is_null()) return defaults;
@@ -156,18 +145,6 @@ Configuration parse_configuration(const std::string& name, const Json& c, const 
                                      : read_string_list(*v, join_field(path, "next_stage"));
   }
   return out;
-}
-
-IntensityProperties parse_intensity(const Json& v, const std::string& path) {
-  detail::require_object(v, path);
-  IntensityProperties p;
-  const std::pair<const char*, double*> fields[] = {
-      {"mean", &p.mean}, {"std", &p.std}, {"median", &p.median}, {"min", &p.min}, {"max", &p.max},
-      {"percentile_00_5", &p.percentile_00_5}, {"percentile_99_5", &p.percentile_99_5}};
-  for (const auto& [key, target] : fields) {
-    *target = detail::read_number(detail::require_member(v, key, path), join_field(path, key));
-  }
-  return p;
 }
 
 // "0", "1", ... -> index; the keys must be exactly 0..n-1.
@@ -290,7 +267,7 @@ Plans parse_plans(const Json& json, const std::string& path) {
       detail::require_object(*fg, field);
       for (const auto& [key, value] : fg->as_object()) {
         const std::string f = join_field(field, key);
-        p.foreground_intensity_properties[channel_index(key, f)] = parse_intensity(value, f);
+        p.foreground_intensity_properties[channel_index(key, f)] = preprocess::intensity_properties_from_json(value, f, /*reject_unknown=*/false);
       }
     }
     // Validate every configuration now, so a broken plans file fails when it is opened.
@@ -393,13 +370,13 @@ DatasetInfo read_dataset_json(const std::string& path) {
 }
 
 std::string normalization_for_channel(const std::string& channel_name) {
-  std::string key = channel_name;
-  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  if (key == "ct") return "CTNormalization";
-  if (key == "nonorm") return "NoNormalization";
-  if (key == "zscore") return "ZScoreNormalization";
-  if (key == "rescale_to_0_1") return "RescaleTo01Normalization";
-  if (key == "rgb_to_0_1") return "RGBTo01Normalization";
+  switch (preprocess::normalization_for_channel_name(channel_name)) {
+    case preprocess::Normalization::CT: return "CTNormalization";
+    case preprocess::Normalization::None: return "NoNormalization";
+    case preprocess::Normalization::RescaleTo01: return "RescaleTo01Normalization";
+    case preprocess::Normalization::RGBTo01: return "RGBTo01Normalization";
+    case preprocess::Normalization::ZScore: break;
+  }
   return "ZScoreNormalization";
 }
 

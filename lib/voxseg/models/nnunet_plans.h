@@ -10,6 +10,7 @@
 #include "voxseg/checkpoint/pth_reader.h"
 #include "voxseg/core/json.h"
 #include "voxseg/models/unet_config.h"
+#include "voxseg/preprocess/normalize.h"
 
 namespace voxseg::models::nnunet {
 
@@ -22,9 +23,7 @@ struct ResamplingKwargs {
 };
 
 /// Foreground intensity statistics of one channel over the training set (CT normalisation).
-struct IntensityProperties {
-  double mean = 0, std = 0, median = 0, min = 0, max = 0, percentile_00_5 = 0, percentile_99_5 = 0;
-};
+using IntensityProperties = preprocess::IntensityProperties;
 
 /// One configuration of plans.json after `inherits_from` is resolved. Per-axis values are in
 /// nnU-Net's transposed axis order (plans' transpose_forward applied), as nnU-Net stores them.

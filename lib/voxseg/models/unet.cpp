@@ -13,6 +13,7 @@
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/checkpoint/pth_reader.h"
 #include "voxseg/core/error.h"
+#include "voxseg/models/detail/shape_text.h"
 
 namespace voxseg::models {
 namespace detail {
@@ -436,11 +437,7 @@ void append_encoder(StateDict& out, const std::string& prefix, const UNetImpl& n
     append_plain_encoder(out, prefix, *net.encoder, aliases);
 }
 
-std::string shape_text(at::IntArrayRef sizes) {
-  std::string s = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-  return s + "]";
-}
+using detail::shape_text;
 
 [[noreturn]] void rethrow_torch(const c10::Error& e, ExitCode code, const std::string& what) {
   std::string msg = e.what_without_backtrace();

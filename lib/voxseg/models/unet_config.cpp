@@ -12,36 +12,6 @@ using detail::field_error;
 using detail::index_field;
 using detail::join_field;
 
-namespace {
-
-std::vector<std::vector<int64_t>> read_per_stage_axes(const Json& value, const std::string& field, int dims) {
-  if (!value.is_array())
-    field_error(field, fmt::format("expected a list (one entry per stage), found {}", value.type_name()));
-  std::vector<std::vector<int64_t>> out;
-  const auto& items = value.as_array();
-  for (size_t s = 0; s < items.size(); ++s)
-    out.push_back(detail::read_int_list(items[s], index_field(field, s), dims));
-  return out;
-}
-
-Json axes_to_json(const std::vector<std::vector<int64_t>>& per_stage) {
-  Json out = Json::array();
-  for (const auto& axes : per_stage) {
-    Json row = Json::array();
-    for (int64_t v : axes) row.push_back(v);
-    out.push_back(std::move(row));
-  }
-  return out;
-}
-
-Json ints_to_json(const std::vector<int64_t>& values) {
-  Json out = Json::array();
-  for (int64_t v : values) out.push_back(v);
-  return out;
-}
-
-}  // namespace
-
 UNetConfig parse_unet_config(const Json& json, const std::string& path) {
   detail::require_object(json, path);
   detail::reject_unknown_members(
@@ -77,8 +47,8 @@ UNetConfig parse_unet_config(const Json& json, const std::string& path) {
   c.in_channels = detail::read_int(get("in_channels"), field("in_channels"));
   c.num_classes = detail::read_int(get("num_classes"), field("num_classes"));
   c.features_per_stage = detail::read_int_list(get("features_per_stage"), field("features_per_stage"));
-  c.kernel_sizes = read_per_stage_axes(kernels, field("kernel_sizes"), c.dims);
-  c.strides = read_per_stage_axes(get("strides"), field("strides"), c.dims);
+  c.kernel_sizes = json::read_int_lists(kernels, field("kernel_sizes"), c.dims);
+  c.strides = json::read_int_lists(get("strides"), field("strides"), c.dims);
   // Each encoder has its own per-stage count; the other one's is refused rather than ignored.
   const char* counts = c.is_residual() ? "n_blocks_per_stage" : "n_conv_per_stage";
   const char* other = c.is_residual() ? "n_conv_per_stage" : "n_blocks_per_stage";
@@ -164,16 +134,16 @@ Json unet_config_to_json(const UNetConfig& c) {
   if (c.is_residual()) j["encoder"] = c.encoder;
   j["in_channels"] = c.in_channels;
   j["num_classes"] = c.num_classes;
-  j["features_per_stage"] = ints_to_json(c.features_per_stage);
-  j["kernel_sizes"] = axes_to_json(c.kernel_sizes);
-  j["strides"] = axes_to_json(c.strides);
+  j["features_per_stage"] = json::array_of(c.features_per_stage);
+  j["kernel_sizes"] = json::array_of_arrays(c.kernel_sizes);
+  j["strides"] = json::array_of_arrays(c.strides);
   if (c.is_residual()) {
-    j["n_blocks_per_stage"] = ints_to_json(c.n_blocks_per_stage);
+    j["n_blocks_per_stage"] = json::array_of(c.n_blocks_per_stage);
     j["stem_channels"] = c.stem_features();
   } else {
-    j["n_conv_per_stage"] = ints_to_json(c.n_conv_per_stage);
+    j["n_conv_per_stage"] = json::array_of(c.n_conv_per_stage);
   }
-  j["n_conv_per_stage_decoder"] = ints_to_json(c.n_conv_per_stage_decoder);
+  j["n_conv_per_stage_decoder"] = json::array_of(c.n_conv_per_stage_decoder);
   j["conv_bias"] = c.conv_bias;
   j["norm"] = c.norm;
   j["norm_eps"] = c.norm_eps;

@@ -5,9 +5,15 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <optional>
+#include <string_view>
+#include <utility>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "voxseg/core/error.h"
+#include "voxseg/core/json_fields.h"
 
 namespace voxseg::preprocess {
 namespace {
@@ -38,6 +44,121 @@ std::string normalization_name(Normalization scheme) {
     case Normalization::RGBTo01: return "rgb01";
   }
   return "?";
+}
+
+Normalization normalization_for_channel_name(const std::string& channel_name) {
+  const std::string key = lower(channel_name);
+  if (key == "ct") return Normalization::CT;
+  if (key == "nonorm") return Normalization::None;
+  if (key == "rescale_to_0_1") return Normalization::RescaleTo01;
+  if (key == "rgb_to_0_1") return Normalization::RGBTo01;
+  return Normalization::ZScore;
+}
+
+NormalizeOptions ct_normalization(const IntensityProperties& stats) {
+  NormalizeOptions o;
+  o.scheme = Normalization::CT;
+  o.mean = stats.mean;
+  o.std = stats.std;
+  o.lower = stats.percentile_00_5;
+  o.upper = stats.percentile_99_5;
+  return o;
+}
+
+Json normalization_to_json(const NormalizeOptions& o) {
+  Json j = Json::object();
+  j["scheme"] = normalization_name(o.scheme);
+  if (o.scheme == Normalization::CT || (o.scheme == Normalization::ZScore && o.fixed_stats)) {
+    j["mean"] = o.mean;
+    j["std"] = o.std;
+  }
+  if (o.scheme == Normalization::CT) {
+    j["clip_low"] = o.lower;
+    j["clip_high"] = o.upper;
+  }
+  if (o.use_mask) j["use_nonzero_mask"] = true;
+  return j;
+}
+
+NormalizeOptions normalization_from_json(const Json& j, const std::string& path) {
+  using json::field_error;
+  json::require_object(j, path);
+  json::reject_unknown_members(
+      j, {"scheme", "mean", "std", "clip_low", "clip_high", "use_nonzero_mask", "lower", "upper"}, path);
+  const auto field = [&](std::string_view key) { return json::join_field(path, key); };
+  const std::string name = json::read_string(json::require_member(j, "scheme", path), field("scheme"));
+  NormalizeOptions o;
+  if (name == "ct") o.scheme = Normalization::CT;
+  else if (name == "zscore") o.scheme = Normalization::ZScore;
+  else if (name == "rescale01") o.scheme = Normalization::RescaleTo01;
+  else if (name == "rgb01") o.scheme = Normalization::RGBTo01;
+  else if (name == "none") o.scheme = Normalization::None;
+  else
+    field_error(field("scheme"),
+                fmt::format("expected \"ct\", \"zscore\", \"rescale01\", \"rgb01\" or \"none\", found \"{}\"", name));
+  if (const Json* v = json::optional_member(j, "use_nonzero_mask"))
+    o.use_mask = json::read_bool(*v, field("use_nonzero_mask"));
+
+  // Old training plans: "lower"/"upper" for the clip bounds, statistics written for every scheme.
+  const bool legacy = json::optional_member(j, "lower") || json::optional_member(j, "upper");
+  const char* low_key = legacy ? "lower" : "clip_low";
+  const char* high_key = legacy ? "upper" : "clip_high";
+  if (legacy)
+    for (const char* key : {"clip_low", "clip_high"})
+      if (json::optional_member(j, key))
+        field_error(field(key), "mixes clip_low/clip_high with the old spelling lower/upper; use clip_low and clip_high");
+  const auto number = [&](std::string_view key) -> std::optional<double> {
+    if (const Json* v = json::optional_member(j, key)) return json::read_number(*v, field(key));
+    return std::nullopt;
+  };
+  const auto mean = number("mean"), std = number("std"), low = number(low_key), high = number(high_key);
+  if (o.scheme == Normalization::CT) {
+    for (const auto& [key, value] : {std::pair{"mean", mean}, {"std", std}, {low_key, low}, {high_key, high}})
+      if (!value) field_error(field(key), "required for the \"ct\" scheme (dataset foreground statistics)");
+    if (!legacy && !(*std > 0)) field_error(field("std"), "must be positive");
+    if (*low > *high) field_error(field(high_key), fmt::format("must not be below {}", low_key));
+    o.mean = *mean, o.std = *std, o.lower = *low, o.upper = *high;
+    return o;
+  }
+  if (legacy) return o;  // the statistics an old plan recorded are not used by this scheme
+  if (o.scheme == Normalization::ZScore && (mean || std)) {
+    if (mean.has_value() != std.has_value()) field_error(field(mean ? "std" : "mean"), "mean and std must be given together");
+    if (!(*std > 0)) field_error(field("std"), "must be positive");
+    o.fixed_stats = true;
+    o.mean = *mean, o.std = *std;
+  }
+  for (const char* key : {"mean", "std", "clip_low", "clip_high"}) {
+    const bool used = o.scheme == Normalization::ZScore && (key[0] == 'm' || key[0] == 's');  // mean, std
+    if (!used && json::optional_member(j, key))
+      field_error(field(key), fmt::format("not used by the \"{}\" scheme", name));
+  }
+  return o;
+}
+
+Json intensity_properties_to_json(const IntensityProperties& s) {
+  Json j = Json::object();
+  j["mean"] = s.mean;
+  j["std"] = s.std;
+  j["median"] = s.median;
+  j["min"] = s.min;
+  j["max"] = s.max;
+  j["percentile_00_5"] = s.percentile_00_5;
+  j["percentile_99_5"] = s.percentile_99_5;
+  return j;
+}
+
+IntensityProperties intensity_properties_from_json(const Json& j, const std::string& path, bool reject_unknown) {
+  json::require_object(j, path);
+  if (reject_unknown)
+    json::reject_unknown_members(j, {"mean", "std", "median", "min", "max", "percentile_00_5", "percentile_99_5"},
+                                 path);
+  IntensityProperties s;
+  const std::pair<const char*, double*> fields[] = {
+      {"mean", &s.mean}, {"std", &s.std}, {"median", &s.median}, {"min", &s.min}, {"max", &s.max},
+      {"percentile_00_5", &s.percentile_00_5}, {"percentile_99_5", &s.percentile_99_5}};
+  for (const auto& [key, target] : fields)
+    *target = json::read_number(json::require_member(j, key, path), json::join_field(path, key));
+  return s;
 }
 
 at::Tensor normalize_channel(const at::Tensor& channel, const NormalizeOptions& o, const at::Tensor& mask) {

@@ -3,6 +3,7 @@
 #include <ATen/ops/stack.h>
 
 #include "voxseg/core/error.h"
+#include "voxseg/core/json_fields.h"
 
 namespace voxseg::preprocess {
 
@@ -59,27 +60,12 @@ Preprocessed preprocess_case(const Volume& image, const Plan& plan) {
 Json plan_to_json(const Plan& plan) {
   Json j = Json::object();
   j["dims"] = plan.dims;
-  Json tr = Json::array();
-  for (int a : plan.transpose_forward) tr.push_back(a);
-  j["transpose_forward"] = tr;
+  j["transpose_forward"] = json::array_of(plan.transpose_forward);
   j["crop_to_nonzero"] = plan.crop_to_nonzero;
   Json ch = Json::array();
-  for (const auto& c : plan.channels) {
-    Json o = Json::object();
-    o["scheme"] = normalization_name(c.scheme);
-    if (c.scheme == Normalization::ZScore) o["use_mask"] = c.use_mask;
-    if (c.scheme == Normalization::CT) {
-      o["mean"] = c.mean;
-      o["std"] = c.std;
-      o["lower"] = c.lower;
-      o["upper"] = c.upper;
-    }
-    ch.push_back(o);
-  }
+  for (const auto& c : plan.channels) ch.push_back(normalization_to_json(c));
   j["normalization"] = ch;
-  Json ts = Json::array();
-  for (double s : plan.target_spacing) ts.push_back(s);
-  j["target_spacing"] = ts;
+  j["target_spacing"] = json::array_of(plan.target_spacing);
   j["image_order"] = plan.image_resampling.order;
   j["image_order_z"] = plan.image_resampling.order_z;
   j["logits_order"] = plan.logits_resampling.order;

@@ -6,6 +6,11 @@
 #include <numeric>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
+#include "voxseg/core/json_fields.h"
+#include "voxseg/core/percentile.h"
+
 namespace voxseg::train {
 namespace {
 
@@ -14,49 +19,6 @@ double median_of(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// Linear interpolation between closest ranks (numpy's default).
-double percentile_sorted(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const double pos = q / 100.0 * double(sorted.size() - 1);
-  const size_t lo = size_t(std::floor(pos));
-  const size_t hi = std::min(sorted.size() - 1, lo + 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - double(lo));
-}
-
-Json vec_json(const Vec3& v) { return Json(Json::Array{Json(v[0]), Json(v[1]), Json(v[2])}); }
-Json size_json(const Size3& v) { return Json(Json::Array{Json(v[0]), Json(v[1]), Json(v[2])}); }
-
-const Json& need(const Json& j, const char* key) {
-  const Json* v = j.find(key);
-  if (!v) throw std::invalid_argument(std::string("missing field '") + key + "'");
-  return *v;
-}
-Vec3 vec_from(const Json& j, const char* key) {
-  const Json& a = need(j, key);
-  if (!a.is_array() || a.size() != 3) throw std::invalid_argument(std::string("'") + key + "' must be 3 numbers (z, y, x)");
-  Vec3 v{};
-  for (size_t i = 0; i < 3; ++i) v[i] = a.as_array()[i].as_double();
-  return v;
-}
-Size3 size_from(const Json& j, const char* key) {
-  const Json& a = need(j, key);
-  if (!a.is_array() || a.size() != 3) throw std::invalid_argument(std::string("'") + key + "' must be 3 integers (z, y, x)");
-  Size3 v{};
-  for (size_t i = 0; i < 3; ++i) v[i] = a.as_array()[i].as_int();
-  return v;
-}
-Json int_list(const std::vector<int64_t>& v) {
-  Json a = Json::array();
-  for (auto x : v) a.push_back(x);
-  return a;
-}
-std::vector<int64_t> int_list_from(const Json& a, const char* what) {
-  if (!a.is_array()) throw std::invalid_argument(std::string("'") + what + "' must be a list of integers");
-  std::vector<int64_t> v;
-  for (const auto& x : a.as_array()) v.push_back(x.as_int());
-  return v;
 }
 
 }  // namespace
@@ -72,20 +34,16 @@ ChannelStats channel_stats(std::vector<float> values) {
   for (double x : d) var += (x - mean) * (x - mean);
   s.mean = mean;
   s.std = std::sqrt(var / n);
-  s.median = percentile_sorted(d, 50);
+  s.median = percentile_sorted(d, 0.5);
   s.min = d.front();
   s.max = d.back();
-  s.p00_5 = percentile_sorted(d, 0.5);
-  s.p99_5 = percentile_sorted(d, 99.5);
+  s.percentile_00_5 = percentile_sorted(d, 0.005);
+  s.percentile_99_5 = percentile_sorted(d, 0.995);
   return s;
 }
 
 std::string normalization_scheme_for(const std::string& name) {
-  std::string lower = name;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  if (lower == "ct") return "ct";
-  if (lower == "nonorm") return "none";
-  return "zscore";
+  return preprocess::normalization_name(preprocess::normalization_for_channel_name(name));
 }
 
 Vec3 target_spacing(const Fingerprint& f) {
@@ -119,7 +77,7 @@ Vec3 target_spacing(const Fingerprint& f) {
     std::vector<double> s;
     for (const auto& sp : f.spacings_mm) s.push_back(sp[size_t(worst)]);
     std::sort(s.begin(), s.end());
-    double t = percentile_sorted(s, 10);
+    double t = percentile_sorted(s, 0.1);
     if (t < other_max_spacing) t = std::max(other_max_spacing, t) + 1e-5;
     target[size_t(worst)] = t;
   }
@@ -270,13 +228,8 @@ TrainPlan make_plan(const Fingerprint& f, int64_t num_classes, const PlanOptions
 
   for (size_t c = 0; c < size_t(in_channels); ++c) {
     ChannelNorm n;
-    n.scheme = normalization_scheme_for(c < f.channel_names.size() ? f.channel_names[c] : "");
-    if (c < f.channels.size()) {
-      n.mean = f.channels[c].mean;
-      n.std = f.channels[c].std;
-      n.lower = f.channels[c].p00_5;
-      n.upper = f.channels[c].p99_5;
-    }
+    n.scheme = preprocess::normalization_for_channel_name(c < f.channel_names.size() ? f.channel_names[c] : "");
+    if (n.scheme == preprocess::Normalization::CT && c < f.channels.size()) n = preprocess::ct_normalization(f.channels[c]);
     plan.normalization.push_back(n);
   }
   plan.mirror_axes = {0, 1, 2};
@@ -286,142 +239,132 @@ TrainPlan make_plan(const Fingerprint& f, int64_t num_classes, const PlanOptions
 Json fingerprint_to_json(const Fingerprint& f) {
   Json j = Json::object();
   j["dims"] = f.dims;
-  Json sp = Json::array(), sz = Json::array();
-  for (const auto& s : f.spacings_mm) sp.push_back(vec_json(s));
-  for (const auto& s : f.sizes) sz.push_back(size_json(s));
-  j["spacings_mm"] = sp;
-  j["sizes"] = sz;
-  Json names = Json::array();
-  for (const auto& n : f.channel_names) names.push_back(n);
-  j["channel_names"] = names;
+  j["spacings_mm"] = json::array_of_arrays(f.spacings_mm);
+  j["sizes"] = json::array_of_arrays(f.sizes);
+  j["channel_names"] = json::array_of(f.channel_names);
   Json ch = Json::array();
-  for (const auto& c : f.channels) {
-    Json o = Json::object();
-    o["mean"] = c.mean;
-    o["std"] = c.std;
-    o["median"] = c.median;
-    o["min"] = c.min;
-    o["max"] = c.max;
-    o["percentile_00_5"] = c.p00_5;
-    o["percentile_99_5"] = c.p99_5;
-    ch.push_back(o);
-  }
+  for (const auto& c : f.channels) ch.push_back(preprocess::intensity_properties_to_json(c));
   j["foreground_intensity_properties_per_channel"] = ch;
   return j;
 }
 
-Fingerprint fingerprint_from_json(const Json& j) {
+Fingerprint fingerprint_from_json(const Json& j, const std::string& path) {
+  json::require_object(j, path.empty() ? "(top level)" : path);
+  json::reject_unknown_members(
+      j, {"dims", "spacings_mm", "sizes", "channel_names", "foreground_intensity_properties_per_channel"}, path);
+  const auto field = [&](std::string_view key) { return json::join_field(path, key); };
+  const auto get = [&](std::string_view key) -> const Json& { return json::require_member(j, key, path); };
   Fingerprint f;
-  f.dims = int(need(j, "dims").as_int());
-  for (const auto& s : need(j, "spacings_mm").as_array()) {
-    if (s.size() != 3) throw std::invalid_argument("spacings_mm entries must have 3 numbers");
-    f.spacings_mm.push_back({s.as_array()[0].as_double(), s.as_array()[1].as_double(), s.as_array()[2].as_double()});
+  f.dims = int(json::read_int(get("dims"), field("dims")));
+  const Json& spacings = get("spacings_mm");
+  if (!spacings.is_array())
+    json::field_error(field("spacings_mm"), fmt::format("expected a list (one entry per case), found {}", spacings.type_name()));
+  for (size_t i = 0; i < spacings.size(); ++i) {
+    const auto v = json::read_number_list(spacings.as_array()[i], json::index_field(field("spacings_mm"), i), 3);
+    f.spacings_mm.push_back({v[0], v[1], v[2]});
   }
-  for (const auto& s : need(j, "sizes").as_array()) {
-    if (s.size() != 3) throw std::invalid_argument("sizes entries must have 3 integers");
-    f.sizes.push_back({s.as_array()[0].as_int(), s.as_array()[1].as_int(), s.as_array()[2].as_int()});
-  }
-  for (const auto& n : need(j, "channel_names").as_array()) f.channel_names.push_back(n.as_string());
-  for (const auto& c : need(j, "foreground_intensity_properties_per_channel").as_array()) {
-    ChannelStats s;
-    s.mean = need(c, "mean").as_double();
-    s.std = need(c, "std").as_double();
-    s.median = need(c, "median").as_double();
-    s.min = need(c, "min").as_double();
-    s.max = need(c, "max").as_double();
-    s.p00_5 = need(c, "percentile_00_5").as_double();
-    s.p99_5 = need(c, "percentile_99_5").as_double();
-    f.channels.push_back(s);
-  }
+  for (const auto& v : json::read_int_lists(get("sizes"), field("sizes"), 3)) f.sizes.push_back({v[0], v[1], v[2]});
+  f.channel_names = json::read_string_list(get("channel_names"), field("channel_names"));
+  const std::string props = field("foreground_intensity_properties_per_channel");
+  const Json& channels = get("foreground_intensity_properties_per_channel");
+  if (!channels.is_array()) json::field_error(props, fmt::format("expected a list, found {}", channels.type_name()));
+  for (size_t i = 0; i < channels.size(); ++i)
+    f.channels.push_back(preprocess::intensity_properties_from_json(channels.as_array()[i], json::index_field(props, i)));
   return f;
 }
 
 Json plan_to_json(const TrainPlan& p) {
   Json j = Json::object();
-  j["target_spacing_mm"] = vec_json(p.target_spacing_mm);
-  j["median_size_at_target"] = size_json(p.median_size_at_target);
-  j["patch_size"] = size_json(p.patch_size);
+  j["target_spacing_mm"] = json::array_of(p.target_spacing_mm);
+  j["median_size_at_target"] = json::array_of(p.median_size_at_target);
+  j["patch_size"] = json::array_of(p.patch_size);
   j["batch_size"] = p.batch_size;
   j["anisotropic"] = p.anisotropic;
   j["lowres_axis"] = p.lowres_axis;
   Json norm = Json::array();
-  for (const auto& n : p.normalization) {
-    Json o = Json::object();
-    o["scheme"] = n.scheme;
-    o["mean"] = n.mean;
-    o["std"] = n.std;
-    o["lower"] = n.lower;
-    o["upper"] = n.upper;
-    norm.push_back(o);
-  }
+  for (const auto& n : p.normalization) norm.push_back(preprocess::normalization_to_json(n));
   j["normalization"] = norm;
   Json net = Json::object();
-  net["features_per_stage"] = int_list(p.network.features_per_stage);
-  Json k = Json::array(), s = Json::array();
-  for (const auto& v : p.network.kernel_sizes) k.push_back(int_list(v));
-  for (const auto& v : p.network.strides) s.push_back(int_list(v));
-  net["kernel_sizes"] = k;
-  net["strides"] = s;
-  net["n_conv_per_stage"] = int_list(p.network.n_conv_per_stage);
-  net["n_conv_per_stage_decoder"] = int_list(p.network.n_conv_per_stage_decoder);
+  net["features_per_stage"] = json::array_of(p.network.features_per_stage);
+  net["kernel_sizes"] = json::array_of_arrays(p.network.kernel_sizes);
+  net["strides"] = json::array_of_arrays(p.network.strides);
+  net["n_conv_per_stage"] = json::array_of(p.network.n_conv_per_stage);
+  net["n_conv_per_stage_decoder"] = json::array_of(p.network.n_conv_per_stage_decoder);
   j["network"] = net;
-  Json m = Json::array();
-  for (int a : p.mirror_axes) m.push_back(a);
-  j["mirror_axes"] = m;
+  j["mirror_axes"] = json::array_of(p.mirror_axes);
   j["estimated_memory_gb"] = p.estimated_memory_gb;
   return j;
 }
 
-TrainPlan plan_from_json(const Json& j) {
+TrainPlan plan_from_json(const Json& j, const std::string& path) {
+  using json::field_error;
+  json::require_object(j, path.empty() ? "(top level)" : path);
+  json::reject_unknown_members(j,
+                               {"target_spacing_mm", "median_size_at_target", "patch_size", "batch_size",
+                                "anisotropic", "lowres_axis", "normalization", "network", "mirror_axes",
+                                "estimated_memory_gb"},
+                               path);
+  const auto field = [&](std::string_view key) { return json::join_field(path, key); };
+  const auto get = [&](std::string_view key) -> const Json& { return json::require_member(j, key, path); };
+  const auto opt = [&](std::string_view key) { return json::optional_member(j, key); };
+  const auto size3 = [&](const Json& v, std::string_view key) {
+    const auto l = json::read_int_list(v, field(key), 3);
+    return Size3{l[0], l[1], l[2]};
+  };
   TrainPlan p;
-  p.target_spacing_mm = vec_from(j, "target_spacing_mm");
-  if (j.contains("median_size_at_target")) p.median_size_at_target = size_from(j, "median_size_at_target");
-  p.patch_size = size_from(j, "patch_size");
-  p.batch_size = need(j, "batch_size").as_int();
-  if (p.batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
-  for (int a = 0; a < 3; ++a) {
-    if (p.patch_size[size_t(a)] < 1) throw std::invalid_argument("patch_size must be positive");
-    if (!(p.target_spacing_mm[size_t(a)] > 0)) throw std::invalid_argument("target_spacing_mm must be positive");
+  const auto spacing = json::read_number_list(get("target_spacing_mm"), field("target_spacing_mm"), 3);
+  std::copy(spacing.begin(), spacing.end(), p.target_spacing_mm.begin());
+  if (const Json* v = opt("median_size_at_target")) p.median_size_at_target = size3(*v, "median_size_at_target");
+  p.patch_size = size3(get("patch_size"), "patch_size");
+  p.batch_size = json::read_int(get("batch_size"), field("batch_size"));
+  if (p.batch_size < 1) field_error(field("batch_size"), "must be >= 1");
+  for (size_t a = 0; a < 3; ++a) {
+    if (p.patch_size[a] < 1) field_error(json::index_field(field("patch_size"), a), "must be positive");
+    if (!(p.target_spacing_mm[a] > 0))
+      field_error(json::index_field(field("target_spacing_mm"), a), "must be positive");
   }
-  if (const Json* a = j.find("anisotropic")) p.anisotropic = a->as_bool();
-  if (const Json* a = j.find("lowres_axis")) p.lowres_axis = int(a->as_int());
-  for (const auto& n : need(j, "normalization").as_array()) {
-    ChannelNorm c;
-    c.scheme = need(n, "scheme").as_string();
-    if (c.scheme != "ct" && c.scheme != "zscore" && c.scheme != "none")
-      throw std::invalid_argument("normalization scheme '" + c.scheme + "' (use ct, zscore or none)");
-    if (const Json* v = n.find("mean")) c.mean = v->as_double();
-    if (const Json* v = n.find("std")) c.std = v->as_double();
-    if (const Json* v = n.find("lower")) c.lower = v->as_double();
-    if (const Json* v = n.find("upper")) c.upper = v->as_double();
-    p.normalization.push_back(c);
-  }
-  const Json& net = need(j, "network");
+  if (const Json* v = opt("anisotropic")) p.anisotropic = json::read_bool(*v, field("anisotropic"));
+  if (const Json* v = opt("lowres_axis")) p.lowres_axis = int(json::read_int(*v, field("lowres_axis")));
+  const Json& norm = get("normalization");
+  if (!norm.is_array())
+    field_error(field("normalization"), fmt::format("expected a list (one entry per channel), found {}", norm.type_name()));
+  for (size_t i = 0; i < norm.size(); ++i)
+    p.normalization.push_back(
+        preprocess::normalization_from_json(norm.as_array()[i], json::index_field(field("normalization"), i)));
+
+  const std::string net_path = field("network");
+  const Json& net = get("network");
+  json::require_object(net, net_path);
+  json::reject_unknown_members(
+      net, {"features_per_stage", "kernel_sizes", "strides", "n_conv_per_stage", "n_conv_per_stage_decoder"}, net_path);
+  const auto net_field = [&](std::string_view key) { return json::join_field(net_path, key); };
+  const auto net_get = [&](std::string_view key) -> const Json& { return json::require_member(net, key, net_path); };
   p.network.dims = 3;
   p.network.in_channels = int64_t(p.normalization.size());
   p.network.deep_supervision = true;
-  p.network.features_per_stage = int_list_from(need(net, "features_per_stage"), "features_per_stage");
-  for (const auto& v : need(net, "kernel_sizes").as_array()) p.network.kernel_sizes.push_back(int_list_from(v, "kernel_sizes"));
-  for (const auto& v : need(net, "strides").as_array()) p.network.strides.push_back(int_list_from(v, "strides"));
-  p.network.n_conv_per_stage = int_list_from(need(net, "n_conv_per_stage"), "n_conv_per_stage");
-  p.network.n_conv_per_stage_decoder = int_list_from(need(net, "n_conv_per_stage_decoder"), "n_conv_per_stage_decoder");
+  p.network.features_per_stage = json::read_int_list(net_get("features_per_stage"), net_field("features_per_stage"));
+  p.network.kernel_sizes = json::read_int_lists(net_get("kernel_sizes"), net_field("kernel_sizes"), 3);
+  p.network.strides = json::read_int_lists(net_get("strides"), net_field("strides"), 3);
+  p.network.n_conv_per_stage = json::read_int_list(net_get("n_conv_per_stage"), net_field("n_conv_per_stage"));
+  p.network.n_conv_per_stage_decoder =
+      json::read_int_list(net_get("n_conv_per_stage_decoder"), net_field("n_conv_per_stage_decoder"));
   const size_t n = p.network.features_per_stage.size();
   if (n < 1 || p.network.kernel_sizes.size() != n || p.network.strides.size() != n ||
       p.network.n_conv_per_stage.size() != n || p.network.n_conv_per_stage_decoder.size() + 1 != n)
-    throw std::invalid_argument("network lists must have one entry per stage (decoder: one fewer)");
+    field_error(net_path, "lists must have one entry per stage (decoder: one fewer)");
   Size3 div{1, 1, 1};
-  for (const auto& s : p.network.strides) {
-    if (s.size() != 3) throw std::invalid_argument("strides entries must have 3 integers");
+  for (const auto& s : p.network.strides)
     for (size_t a = 0; a < 3; ++a) div[a] *= s[a];
-  }
   for (size_t a = 0; a < 3; ++a)
     if (p.patch_size[a] % div[a] != 0)
-      throw std::invalid_argument("patch_size must be divisible by the product of the strides per axis");
-  if (const Json* m = j.find("mirror_axes")) {
+      field_error(field("patch_size"), fmt::format("must be divisible by the product of the strides per axis ({}, {}, {})",
+                                                   div[0], div[1], div[2]));
+  if (const Json* m = opt("mirror_axes")) {
     p.mirror_axes.clear();
-    for (const auto& a : m->as_array()) p.mirror_axes.push_back(int(a.as_int()));
+    for (int64_t a : json::read_int_list(*m, field("mirror_axes"))) p.mirror_axes.push_back(int(a));
   }
-  if (const Json* v = j.find("estimated_memory_gb")) p.estimated_memory_gb = v->as_double();
+  if (const Json* v = opt("estimated_memory_gb"))
+    p.estimated_memory_gb = json::read_number(*v, field("estimated_memory_gb"));
   return p;
 }
 

@@ -6,6 +6,7 @@
 
 #include "voxseg/core/json.h"
 #include "voxseg/models/unet_config.h"
+#include "voxseg/preprocess/normalize.h"
 #include "voxseg/train/dataset.h"
 
 namespace voxseg::train {
@@ -13,10 +14,9 @@ namespace voxseg::train {
 using Vec3 = std::array<double, 3>;   ///< per axis, array order (z, y, x)
 using Size3 = std::array<int64_t, 3>;  ///< per axis, array order (z, y, x)
 
-/// Intensity statistics of one channel over the foreground voxels of all training cases.
-struct ChannelStats {
-  double mean = 0, std = 1, median = 0, min = 0, max = 0, p00_5 = 0, p99_5 = 0;
-};
+/// Intensity statistics of one channel over the foreground voxels of all training cases (the same
+/// type as nnU-Net's foreground intensity properties).
+using ChannelStats = preprocess::IntensityProperties;
 
 /// What planning needs to know about a dataset (docs/training.md, "Fingerprint").
 struct Fingerprint {
@@ -28,17 +28,14 @@ struct Fingerprint {
 };
 
 Json fingerprint_to_json(const Fingerprint& f);
-/// Throws std::invalid_argument naming the bad field.
-Fingerprint fingerprint_from_json(const Json& j);
+/// Throws std::invalid_argument "field '<path>.<key>': ..." for a bad or unknown field.
+Fingerprint fingerprint_from_json(const Json& j, const std::string& path = "");
 
 /// Statistics of a sample of foreground intensities (percentiles by linear interpolation).
 ChannelStats channel_stats(std::vector<float> values);
 
-/// How one channel is normalized (same names as nnU-Net's schemes).
-struct ChannelNorm {
-  std::string scheme = "zscore";  ///< "ct" (clip to [lower, upper], then (x - mean) / std), "zscore" (per image), "none"
-  double mean = 0, std = 1, lower = 0, upper = 0;
-};
+/// How one channel is normalized: the one normalization type (preprocess/normalize.h).
+using ChannelNorm = preprocess::NormalizeOptions;
 
 /// Knobs of the planner (docs/training.md, "Planning rules").
 struct PlanOptions {
@@ -83,10 +80,12 @@ models::UNetConfig plan_network(const Size3& patch, const Vec3& spacing_mm, int6
 TrainPlan make_plan(const Fingerprint& f, int64_t num_classes, const PlanOptions& options);
 
 Json plan_to_json(const TrainPlan& plan);
-/// Throws std::invalid_argument naming the bad field.
-TrainPlan plan_from_json(const Json& j);
+/// Strict: unknown keys (misspelt edits) and bad values throw std::invalid_argument
+/// "field '<path>.<key>': ..."; `path` is where the plan sits ("training.plan" in model.json).
+TrainPlan plan_from_json(const Json& j, const std::string& path = "");
 
-/// Normalization scheme nnU-Net picks for a channel name: "CT" (any case) -> "ct", "noNorm" -> "none",
+/// Short name of the normalization nnU-Net picks for a channel name
+/// (preprocess::normalization_for_channel_name): "CT" (any case) -> "ct", "noNorm" -> "none", ...,
 /// anything else -> "zscore".
 std::string normalization_scheme_for(const std::string& channel_name);
 

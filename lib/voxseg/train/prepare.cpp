@@ -141,14 +141,7 @@ models::ModelBundle bundle_spec(const PlannedRun& run, const TrainOptions& o) {
   for (size_t c = 0; c < run.dataset.channel_names.size(); ++c) {
     models::ChannelSpec ch;
     ch.name = run.dataset.channel_names[c];
-    const auto& n = run.plan.normalization.at(c);
-    ch.normalization.scheme = n.scheme;
-    if (n.scheme == "ct") {
-      ch.normalization.mean = n.mean;
-      ch.normalization.std = n.std;
-      ch.normalization.clip_low = n.lower;
-      ch.normalization.clip_high = n.upper;
-    }
+    ch.normalization = run.plan.normalization.at(c);
     b.channels.push_back(ch);
   }
   if (run.dataset.instances) {
@@ -193,12 +186,7 @@ preprocess::Plan preprocess_plan(const TrainPlan& plan) {
   preprocess::Plan p;
   p.dims = 3;
   p.crop_to_nonzero = true;
-  for (const auto& n : plan.normalization) {
-    preprocess::NormalizeOptions o;
-    o.scheme = preprocess::parse_normalization(n.scheme);
-    if (o.scheme == preprocess::Normalization::CT) o.mean = n.mean, o.std = n.std, o.lower = n.lower, o.upper = n.upper;
-    p.channels.push_back(o);
-  }
+  p.channels = plan.normalization;
   p.target_spacing.assign(plan.target_spacing_mm.begin(), plan.target_spacing_mm.end());
   return p;
 }
@@ -226,7 +214,9 @@ std::string cache_key(const TrainCase& c, const TrainPlan& plan, bool instances)
   std::string text = "v1|";
   text += plan_to_json(plan)["target_spacing_mm"].dump();
   Json norm = Json::array();
-  for (const auto& n : plan.normalization) norm.push_back(fmt::format("{}:{}:{}:{}:{}", n.scheme, n.mean, n.std, n.lower, n.upper));
+  for (const auto& n : plan.normalization)
+    norm.push_back(fmt::format("{}:{}:{}:{}:{}{}{}", preprocess::normalization_name(n.scheme), n.mean, n.std, n.lower,
+                               n.upper, n.fixed_stats ? ":fixed" : "", n.use_mask ? ":mask" : ""));
   text += norm.dump();
   text += instances ? "|instances" : "|classes";
   auto stamp = [&](const std::string& p) {

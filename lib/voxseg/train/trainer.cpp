@@ -1,6 +1,7 @@
-// The training loop: loader threads, SGD/AdamW with poly LR, deep supervision, validation with the
-// sliding-window engine, atomic checkpoints, exact resume, signal handling, the final bundle, and
-// data-parallel training over several processes (gradients averaged by all-reduce; distributed.h).
+// The training loop: SGD/AdamW with poly LR, deep supervision, validation with the sliding-window
+// engine, exact resume, signal handling, the final bundle, and data-parallel training over several
+// processes (gradients averaged by all-reduce; distributed.h). Batches: detail/batch_loader.h;
+// checkpoints: detail/checkpoint_state.h.
 #include "voxseg/train/trainer.h"
 
 #include <signal.h>
@@ -9,28 +10,22 @@
 
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
-#include <fstream>
-#include <iterator>
-#include <map>
 #include <optional>
-#include <mutex>
-#include <random>
-#include <thread>
 #include <tuple>
 
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/error.h"
+#include "voxseg/core/json_fields.h"
 #include "voxseg/core/log.h"
 #include "voxseg/core/sha256.h"
 #include "voxseg/infer/sliding_window.h"
 #include "voxseg/models/bundle.h"
 #include "voxseg/models/unet.h"
+#include "voxseg/train/detail/batch_loader.h"
+#include "voxseg/train/detail/checkpoint_state.h"
 #include "voxseg/train/detail/prepare.h"
 #include "voxseg/train/distributed.h"
 #include "voxseg/train/losses.h"
-
-extern "C" void omp_set_num_threads(int);  // libgomp, which LibTorch uses for intra-op threads
 
 namespace fs = std::filesystem;
 
@@ -63,86 +58,6 @@ class StopSignals {
   struct sigaction old_int_ {}, old_term_ {};
 };
 
-// ---- batches: made by worker threads, each depending only on (seed, step) ------------------------
-using Batch = std::pair<at::Tensor, at::Tensor>;
-
-Batch make_batch(const std::vector<CaseArrays>& cases, const Size3& patch, int64_t batch, const AugmentOptions& aug,
-                 uint64_t seed, int64_t step) {
-  const uint64_t step_seed = mix_seed(seed, uint64_t(step));
-  std::mt19937_64 rng(step_seed);
-  std::vector<Sample> samples;
-  for (int64_t b = 0; b < batch; ++b) {
-    const size_t ci = size_t(rng() % cases.size());
-    samples.push_back(make_sample(cases[ci], patch, aug, mix_seed(step_seed, uint64_t(b) + 1000)));
-  }
-  return collate(samples);
-}
-
-class BatchLoader {
- public:
-  BatchLoader(const std::vector<CaseArrays>& cases, Size3 patch, int64_t batch, AugmentOptions aug, uint64_t seed,
-              int workers, int prefetch, int64_t first_step)
-      : cases_(cases), patch_(patch), batch_(batch), aug_(std::move(aug)), seed_(seed),
-        prefetch_(std::max(1, prefetch)), next_make_(first_step), next_take_(first_step) {
-    for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
-  }
-  ~BatchLoader() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  Batch get(int64_t step) {
-    if (threads_.empty()) return make_batch(cases_, patch_, batch_, aug_, seed_, step);
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [&] { return ready_.count(step) || error_; });
-    if (error_) std::rethrow_exception(error_);
-    Batch b = std::move(ready_[step]);
-    ready_.erase(step);
-    next_take_ = step + 1;
-    cv_.notify_all();
-    return b;
-  }
-
- private:
-  void work() {
-    omp_set_num_threads(1);  // augmentation runs single-threaded per worker: no oversubscription
-    for (;;) {
-      int64_t step;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        cv_.wait(lock, [&] { return stop_ || next_make_ < next_take_ + prefetch_; });
-        if (stop_) return;
-        step = next_make_++;
-      }
-      try {
-        Batch b = make_batch(cases_, patch_, batch_, aug_, seed_, step);
-        std::lock_guard<std::mutex> lock(mutex_);
-        ready_[step] = std::move(b);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        error_ = std::current_exception();
-      }
-      cv_.notify_all();
-    }
-  }
-  const std::vector<CaseArrays>& cases_;
-  Size3 patch_;
-  int64_t batch_;
-  AugmentOptions aug_;
-  uint64_t seed_;
-  int64_t prefetch_;
-  int64_t next_make_, next_take_;
-  bool stop_ = false;
-  std::exception_ptr error_;
-  std::map<int64_t, Batch> ready_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<std::thread> threads_;
-};
-
 // ---- the network as the sliding-window engine sees it ----------------------------------------------
 class EvalNetwork : public models::Network {
  public:
@@ -161,50 +76,6 @@ class EvalNetwork : public models::Network {
   models::UNet& net_;
   models::Precision precision_;
 };
-
-// ---- checkpoints -----------------------------------------------------------------------------------
-void save_checkpoint(const fs::path& path, models::UNet& net, torch::optim::Optimizer& opt, const Json& meta) {
-  torch::serialize::OutputArchive root, model_ar, opt_ar;
-  net.module()->save(model_ar);
-  opt.save(opt_ar);
-  root.write("model", model_ar);
-  root.write("optimizer", opt_ar);
-  root.write("meta", c10::IValue(meta.dump()));
-  AtomicFile file(path, true);
-  try {
-    root.save_to(file.temp_path().string());
-  } catch (const c10::Error& e) {
-    fail(ExitCode::CannotWrite, "cannot write checkpoint '{}': {}", path.string(), e.what_without_backtrace());
-  }
-  file.commit();
-}
-
-// Loads a checkpoint from its file or, on ranks > 0, from the bytes rank 0 read from that file.
-Json load_checkpoint(const fs::path& path, const std::string* bytes, models::UNet& net, torch::optim::Optimizer& opt) {
-  try {
-    torch::serialize::InputArchive root, model_ar, opt_ar;
-    if (bytes) root.load_from(bytes->data(), bytes->size());
-    else root.load_from(path.string());
-    root.read("model", model_ar);
-    net.module()->load(model_ar);
-    root.read("optimizer", opt_ar);
-    opt.load(opt_ar);
-    c10::IValue meta;
-    root.read("meta", meta);
-    return Json::parse(meta.toStringRef());
-  } catch (const c10::Error& e) {
-    fail(ExitCode::BadModel, "cannot resume from checkpoint '{}': {}", path.string(), e.what_without_backtrace());
-  } catch (const std::invalid_argument& e) {
-    fail(ExitCode::BadModel, "cannot resume from checkpoint '{}': metadata: {}", path.string(), e.what());
-  }
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) fail(ExitCode::BadModel, "cannot read checkpoint '{}'", path.string());
-  return s;
-}
 
 Json number_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(); }
 
@@ -256,6 +127,22 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, c
   fail(ExitCode::Usage, "unknown optimizer '{}' (use sgd or adamw)", o.optimizer);
 }
 
+// training.splits as written by bundle_spec: [{"train": [names], "val": [names]}, ...].
+std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> splits_from_json(const Json& j,
+                                                                                          const std::string& path) {
+  if (!j.is_array()) json::field_error(path, "expected a list of {\"train\", \"val\"} objects, one per fold");
+  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string f = json::index_field(path, i);
+    const Json& fold = j.as_array()[i];
+    json::require_object(fold, f);
+    json::reject_unknown_members(fold, {"train", "val"}, f);
+    out.emplace_back(json::read_string_list(json::require_member(fold, "train", f), json::join_field(f, "train")),
+                     json::read_string_list(json::require_member(fold, "val", f), json::join_field(f, "val")));
+  }
+  return out;
+}
+
 // The planned run described by a bundle's model.json (possibly edited), or nullopt without a plan.
 std::optional<PlannedRun> plan_of_bundle(const Json& j, const Dataset& ds, const std::string& source) {
   const Json* t = j.find("training");
@@ -263,17 +150,11 @@ std::optional<PlannedRun> plan_of_bundle(const Json& j, const Dataset& ds, const
   PlannedRun run;
   run.dataset = ds;
   try {
-    run.plan = plan_from_json(*t->find("plan"));
-    if (const Json* f = t->find("fingerprint")) run.fingerprint = fingerprint_from_json(*f);
-    if (const Json* s = t->find("splits"))
-      for (const auto& fold : s->as_array()) {
-        std::vector<std::string> tr, va;
-        for (const auto& n : fold.find("train")->as_array()) tr.push_back(n.as_string());
-        for (const auto& n : fold.find("val")->as_array()) va.push_back(n.as_string());
-        run.splits.emplace_back(tr, va);
-      }
+    run.plan = plan_from_json(*t->find("plan"), "training.plan");
+    if (const Json* f = t->find("fingerprint")) run.fingerprint = fingerprint_from_json(*f, "training.fingerprint");
+    if (const Json* s = t->find("splits")) run.splits = splits_from_json(*s, "training.splits");
   } catch (const std::exception& e) {
-    fail(ExitCode::BadModel, "invalid plan in '{}': field 'training.plan': {}", source, e.what());
+    fail(ExitCode::BadModel, "invalid plan in '{}': {}", source, e.what());
   }
   run.plan.network.num_classes = ds.instances ? 3 : ds.labels.back().id + 1;
   if (int64_t(ds.channel_names.size()) != run.plan.network.in_channels)
@@ -336,6 +217,15 @@ void unflatten(const at::Tensor& flat, std::vector<at::Tensor>& ts, bool grads) 
   }
 }
 
+// Each rank's pending stop signal (0: none) goes into its own slot of a buffer that is then summed
+// over ranks, so the slots stay apart; after the sum every rank sees the same largest signal.
+void pack_stop_signal(at::Tensor& buffer, int64_t first_slot, int rank, int signal) {
+  buffer.narrow(0, first_slot + rank, 1).fill_(double(signal));
+}
+int agreed_stop_signal(const at::Tensor& buffer, int64_t first_slot, int world) {
+  return int(buffer.narrow(0, first_slot, world).max().item<double>());
+}
+
 // One all-reduce per step: every gradient (then averaged), the loss (averaged) and each rank's pending
 // stop signal in its own slot, so that all ranks take the same optimizer step and stop together.
 struct StepAgreement {
@@ -350,13 +240,12 @@ StepAgreement all_reduce_step(ProcessGroup& g, std::vector<at::Tensor>& params, 
     return s;
   }();
   at::Tensor flat = flatten(params, 1 + world, true);
-  auto acc = flat.accessor<float, 1>();
-  acc[n] = float(loss);
-  acc[n + 1 + g.rank()] = float(own_signal);
+  flat.accessor<float, 1>()[n] = float(loss);
+  pack_stop_signal(flat, n + 1, g.rank(), own_signal);
   g.all_reduce_sum(flat, "the gradient all-reduce");
   StepAgreement a;
   a.loss = double(flat[n].item<float>()) / world;
-  for (int r = 0; r < world; ++r) a.stop_signal = std::max(a.stop_signal, int(flat[n + 1 + r].item<float>()));
+  a.stop_signal = agreed_stop_signal(flat, n + 1, world);
   flat.slice(0, 0, n).div_(float(world));
   unflatten(flat, params, true);
   return a;
@@ -369,13 +258,11 @@ int all_reduce_values(ProcessGroup* g, std::vector<double>& values, int own_sign
   at::Tensor t = torch::zeros({int64_t(values.size()) + world}, torch::kDouble);
   auto acc = t.accessor<double, 1>();
   for (size_t i = 0; i < values.size(); ++i) acc[int64_t(i)] = values[i];
-  acc[int64_t(values.size()) + g->rank()] = own_signal;
+  pack_stop_signal(t, int64_t(values.size()), g->rank(), own_signal);
   g->all_reduce_sum(t, what);
   auto r = t.accessor<double, 1>();
   for (size_t i = 0; i < values.size(); ++i) values[i] = r[int64_t(i)];
-  int sig = 0;
-  for (int k = 0; k < world; ++k) sig = std::max(sig, int(r[int64_t(values.size()) + k]));
-  return sig;
+  return agreed_stop_signal(t, int64_t(values.size()), world);
 }
 
 // SHA-256 of the parameters' float bytes in registration order: equal on every rank of a run.
@@ -465,7 +352,7 @@ TrainResult run_training(const TrainOptions& o, Progress progress) {
       std::tie(train_names, val_names) = fold_cases(o, ds, run);
       if (group) {
         group->publish("setup", "ok\n" + planned_json);
-        if (o.resume) group->publish("checkpoint", read_bytes(latest));
+        if (o.resume) group->publish("checkpoint", detail::read_checkpoint_bytes(latest));
       }
     } catch (const Error& e) {
       if (group) {
@@ -521,39 +408,37 @@ TrainResult run_training(const TrainOptions& o, Progress progress) {
   auto params = net.parameters();
   auto opt = make_optimizer(o, params);
 
-  std::vector<Json> rows;
-  int64_t start_epoch = 0, start_iter = 0;
-  double loss_sum = 0, partial_seconds = 0, wait_seconds = 0, step_seconds = 0, comm_seconds = 0;
-  double ema = std::nan(""), best_ema = -1;
-  int64_t best_epoch = -1;
+  // Where the run stands; checkpointed at every epoch end and at a stop, restored by --resume.
+  detail::CheckpointMeta state;
+  state.seed = o.seed;
+  state.iterations_per_epoch = o.iterations_per_epoch;
+  state.fold = o.fold;
+  state.world_size = world;
   if (o.resume) {
-    const Json meta = load_checkpoint(latest, lead ? nullptr : &checkpoint_bytes, net, *opt);
-    auto number_or = [&](const char* key, double fallback) {
-      const Json* v = meta.find(key);
-      return v && v->is_number() ? v->as_double() : fallback;
-    };
-    try {
-      start_epoch = meta.find("epoch")->as_int();
-      start_iter = meta.find("iteration")->as_int();
-      loss_sum = meta.find("loss_sum")->as_double();
-      partial_seconds = meta.find("partial_seconds")->as_double();
-      wait_seconds = number_or("partial_wait_seconds", 0);  // absent in checkpoints of older versions
-      step_seconds = number_or("partial_step_seconds", 0);
-      comm_seconds = number_or("partial_comm_seconds", 0);
-      if (meta.find("ema")->is_number()) ema = meta.find("ema")->as_double();
-      best_ema = meta.find("best_ema")->as_double();
-      best_epoch = meta.find("best_epoch")->as_int();
-      for (const auto& r : meta.find("rows")->as_array()) rows.push_back(r);
-      if (meta.find("seed")->as_int() != int64_t(o.seed) || meta.find("iterations_per_epoch")->as_int() != o.iterations_per_epoch)
-        log::warn("resuming with a different --seed or --iterations than the checkpoint: the run will not match an uninterrupted one");
-      if (lead && int64_t(number_or("world_size", 1)) != world)
-        log::warn("resuming with {} process(es) a run checkpointed with {}: the run will not match an uninterrupted one",
-                  world, int64_t(number_or("world_size", 1)));
-    } catch (const std::exception& e) {
-      fail(ExitCode::BadModel, "cannot resume from checkpoint '{}': metadata incomplete ({})", latest.string(), e.what());
-    }
-    log::info("resuming at epoch {} step {}", start_epoch + 1, start_iter);
+    const detail::CheckpointMeta saved = detail::load_checkpoint(latest, lead ? nullptr : &checkpoint_bytes, net, *opt);
+    if (saved.seed != o.seed || saved.iterations_per_epoch != o.iterations_per_epoch)
+      log::warn("resuming with a different --seed or --iterations than the checkpoint: the run will not match an uninterrupted one");
+    if (lead && saved.world_size != world)
+      log::warn("resuming with {} process(es) a run checkpointed with {}: the run will not match an uninterrupted one",
+                world, saved.world_size);
+    state.epoch = saved.epoch, state.iteration = saved.iteration;
+    state.loss_sum = saved.loss_sum, state.partial_seconds = saved.partial_seconds;
+    state.partial_wait_seconds = saved.partial_wait_seconds, state.partial_step_seconds = saved.partial_step_seconds;
+    state.partial_comm_seconds = saved.partial_comm_seconds;
+    state.ema = saved.ema, state.best_ema = saved.best_ema, state.best_epoch = saved.best_epoch;
+    state.rows = saved.rows;
+    log::info("resuming at epoch {} step {}", state.epoch + 1, state.iteration);
   }
+  const int64_t start_epoch = state.epoch, start_iter = state.iteration;
+  std::vector<Json>& rows = state.rows;
+  double& loss_sum = state.loss_sum;
+  double& partial_seconds = state.partial_seconds;
+  double& wait_seconds = state.partial_wait_seconds;
+  double& step_seconds = state.partial_step_seconds;
+  double& comm_seconds = state.partial_comm_seconds;
+  double& ema = state.ema;
+  double& best_ema = state.best_ema;
+  int64_t& best_epoch = state.best_epoch;
   if (group) {  // every rank starts from rank 0's weights (the same seed gives them anyway; this makes sure)
     at::Tensor flat = flatten(params, 0, false);
     group->broadcast(flat, 0, "the initial weight broadcast");
@@ -577,32 +462,17 @@ TrainResult run_training(const TrainOptions& o, Progress progress) {
   result.rank = rank;
   result.world_size = world;
   StopSignals signals;
-  BatchLoader loader(train_cases, run.plan.patch_size, batch, aug, rank_seed(o.seed, rank), std::max(0, o.workers),
+  detail::BatchLoader loader(train_cases, run.plan.patch_size, batch, aug, rank_seed(o.seed, rank), std::max(0, o.workers),
                      o.prefetch, start_epoch * iters + start_iter);
   auto meta_now = [&](int64_t epoch, int64_t iter) {
-    Json m = Json::object();
-    m["epoch"] = epoch;
-    m["iteration"] = iter;
-    m["loss_sum"] = loss_sum;
-    m["partial_seconds"] = partial_seconds;
-    m["partial_wait_seconds"] = wait_seconds;
-    m["partial_step_seconds"] = step_seconds;
-    m["partial_comm_seconds"] = comm_seconds;
-    m["ema"] = number_or_null(ema);
-    m["best_ema"] = best_ema;
-    m["best_epoch"] = best_epoch;
-    m["seed"] = int64_t(o.seed);
-    m["iterations_per_epoch"] = iters;
-    m["fold"] = o.fold;
-    m["world_size"] = world;
-    Json r = Json::array();
-    for (const auto& row : rows) r.push_back(row);
-    m["rows"] = r;
+    detail::CheckpointMeta m = state;
+    m.epoch = epoch;
+    m.iteration = iter;
     return m;
   };
   // A stop agreed by all ranks: rank 0 saves the checkpoint, the others wait for it, all report it.
   auto stop_run = [&](int sig, int64_t epoch, int64_t next_iter, int64_t epochs_done) {
-    if (lead) save_checkpoint(latest, net, *opt, meta_now(epoch, next_iter));
+    if (lead) detail::save_checkpoint(latest, net, *opt, meta_now(epoch, next_iter));
     if (group) group->barrier("the barrier after the stop checkpoint");
     if (next_iter > 0)
       log::warn("stopped by signal {} at epoch {} step {}; checkpoint saved to '{}' (continue with --resume)", sig,
@@ -710,7 +580,7 @@ TrainResult run_training(const TrainOptions& o, Progress progress) {
     result.final_train_loss = loss_sum / double(iters);
     loss_sum = 0, partial_seconds = 0, wait_seconds = 0, step_seconds = 0, comm_seconds = 0;
     if (lead) {
-      save_checkpoint(latest, net, *opt, meta_now(epoch + 1, 0));
+      detail::save_checkpoint(latest, net, *opt, meta_now(epoch + 1, 0));
       write_training_logs(out, rows);
     }
     std::vector<double> none;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 
 using voxseg::Json;
 
@@ -67,4 +68,12 @@ TEST(Json, AccessorsRejectWrongTypes) {
 TEST(Json, DeepNestingIsRejectedNotACrash) {
   const std::string deep(100000, '[');
   EXPECT_THROW(Json::parse(deep), std::invalid_argument);
+}
+
+// The parser is nlohmann's (strict RFC 8259): what the old hand-written parser let through is refused.
+TEST(Json, RejectsExtensionsAndInvalidText) {
+  for (const char* bad : {"NaN", "[Infinity]", "{\"a\": 1,}", "// note\n1", "\"tab\there\"", "\"\xff\""})
+    EXPECT_THROW(Json::parse(bad), std::invalid_argument) << bad;
+  EXPECT_EQ(Json::parse("18446744073709551615").dump(), "1.8446744073709552e+19");  // beyond int64: a double
+  EXPECT_EQ(Json::parse("-9223372036854775808").as_int(), INT64_MIN);
 }

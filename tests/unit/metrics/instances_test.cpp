@@ -168,3 +168,19 @@ TEST(Png, EncodesAValidFileWithCorrectCrcAndPixels) {
   EXPECT_EQ(vm::base64_encode("Ma"), "TWE=");
   EXPECT_EQ(vm::base64_encode("M"), "TQ==");
 }
+
+// Label tables in voxseg's schema are read strictly: a misspelt key in an entry is named.
+TEST(LabelTables, MisspeltEntryKeysAndNonIntegerIdsAreRefused) {
+  const auto typo = write_temp("typo.json", R"({"labels": [{"id": 0, "name": "background"}, {"id": 1, "nmae": "liver"}]})");
+  const auto fraction = write_temp("fraction.json", R"({"label_table": [{"id": 1.5, "name": "liver"}]})");
+  for (const auto& [file, field] : {std::pair{typo, std::string("labels[1].nmae")}, {fraction, std::string("label_table[0].id")}}) {
+    try {
+      vm::read_label_table(file.string());
+      ADD_FAILURE() << "no error for " << file;
+    } catch (const voxseg::Error& e) {
+      EXPECT_EQ(e.code(), voxseg::ExitCode::BadInput);
+      EXPECT_NE(std::string(e.what()).find("field '" + field + "'"), std::string::npos) << e.what();
+    }
+    fs::remove(file);
+  }
+}

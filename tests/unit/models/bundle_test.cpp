@@ -24,11 +24,11 @@ ModelBundle liver_spec(const UNetConfig& config) {
   b.architecture.unet = config;
   ChannelSpec ct;
   ct.name = "CT";
-  ct.normalization.scheme = "ct";
+  ct.normalization.scheme = voxseg::preprocess::Normalization::CT;
   ct.normalization.mean = 80.5;
   ct.normalization.std = 40.25;
-  ct.normalization.clip_low = -100;
-  ct.normalization.clip_high = 240;
+  ct.normalization.lower = -100;
+  ct.normalization.upper = 240;
   b.channels = {ct};
   LabelSpec background{0, "background", std::nullopt, std::nullopt};
   LabelSpec liver{1, "liver", std::array<int, 3>{221, 130, 101}, CodedConcept{"10200004", "SCT", "Liver"}};
@@ -70,8 +70,8 @@ TEST(Bundle, SaveThenLoadKeepsEveryFieldAndIdentifiesWeights) {
   EXPECT_EQ(b.dims, 3);
   EXPECT_EQ(unet_config_to_json(b.architecture.unet).dump(), unet_config_to_json(test::anisotropic_3d_config()).dump());
   ASSERT_EQ(b.channels.size(), 1u);
-  EXPECT_EQ(b.channels[0].normalization.scheme, "ct");
-  EXPECT_DOUBLE_EQ(*b.channels[0].normalization.std, 40.25);
+  EXPECT_EQ(b.channels[0].normalization.scheme, voxseg::preprocess::Normalization::CT);
+  EXPECT_DOUBLE_EQ(b.channels[0].normalization.std, 40.25);
   ASSERT_EQ(b.labels.size(), 3u);
   EXPECT_EQ(b.labels[1].snomed->code, "10200004");
   EXPECT_EQ((*b.labels[1].color)[0], 221);
@@ -122,9 +122,9 @@ TEST(Bundle, TwoDimensionalBundleRoundTripsSliceAxisAndChannels) {
   spec.architecture.unet = config;
   ChannelSpec a, b;
   a.name = "DAPI";
-  a.normalization.use_nonzero_mask = true;
+  a.normalization.use_mask = true;
   b.name = "GFP";
-  b.normalization.scheme = "rescale01";
+  b.normalization.scheme = voxseg::preprocess::Normalization::RescaleTo01;
   spec.channels = {a, b};
   spec.labels = {{0, "background", std::nullopt, std::nullopt}, {1, "nucleus", std::nullopt, std::nullopt}};
   spec.target_spacing = {0.5, 0.5};
@@ -135,8 +135,8 @@ TEST(Bundle, TwoDimensionalBundleRoundTripsSliceAxisAndChannels) {
   const ModelBundle loaded = load_bundle(dir, "cpu");
   EXPECT_EQ(loaded.dims, 2);
   EXPECT_EQ(loaded.slice_axis, 2);
-  EXPECT_TRUE(loaded.channels[0].normalization.use_nonzero_mask);
-  EXPECT_EQ(loaded.channels[1].normalization.scheme, "rescale01");
+  EXPECT_TRUE(loaded.channels[0].normalization.use_mask);
+  EXPECT_EQ(loaded.channels[1].normalization.scheme, voxseg::preprocess::Normalization::RescaleTo01);
   EXPECT_EQ(loaded.target_spacing, (std::vector<double>{0.5, 0.5}));
   const auto network = make_network(loaded);
   EXPECT_EQ(network->spatial_dims(), 2);

@@ -15,8 +15,8 @@ Fingerprint make_fingerprint(std::vector<double> z_spacings, int64_t z_size, dou
   ChannelStats s;
   s.mean = 50;
   s.std = 20;
-  s.p00_5 = -100;
-  s.p99_5 = 200;
+  s.percentile_00_5 = -100;
+  s.percentile_99_5 = 200;
   f.channels = {s};
   return f;
 }
@@ -122,7 +122,7 @@ TEST(Plan, NormalizationFollowsChannelNames) {
   EXPECT_EQ(normalization_scheme_for("noNorm"), "none");
   const auto p = make_plan(make_fingerprint({1, 1}, 64, 1, 64), 2, PlanOptions{});
   ASSERT_EQ(p.normalization.size(), 1u);
-  EXPECT_EQ(p.normalization[0].scheme, "ct");
+  EXPECT_EQ(p.normalization[0].scheme, voxseg::preprocess::Normalization::CT);
   EXPECT_DOUBLE_EQ(p.normalization[0].lower, -100);
   EXPECT_DOUBLE_EQ(p.normalization[0].upper, 200);
 }
@@ -146,8 +146,8 @@ TEST(ChannelStats, PercentilesInterpolateLinearly) {
   const auto s = channel_stats(v);
   EXPECT_NEAR(s.mean, 500, 1e-9);
   EXPECT_NEAR(s.median, 500, 1e-9);
-  EXPECT_NEAR(s.p00_5, 5, 1e-9);
-  EXPECT_NEAR(s.p99_5, 995, 1e-9);
+  EXPECT_NEAR(s.percentile_00_5, 5, 1e-9);
+  EXPECT_NEAR(s.percentile_99_5, 995, 1e-9);
   EXPECT_NEAR(s.std, std::sqrt((1001.0 * 1001.0 - 1) / 12.0), 1e-6);
 }
 
@@ -156,5 +156,43 @@ TEST(Fingerprint, JsonRoundTrip) {
   const auto back = fingerprint_from_json(voxseg::Json::parse(fingerprint_to_json(f).dump()));
   EXPECT_EQ(back.sizes, f.sizes);
   EXPECT_EQ(back.spacings_mm, f.spacings_mm);
-  EXPECT_DOUBLE_EQ(back.channels[0].p99_5, 200);
+  EXPECT_DOUBLE_EQ(back.channels[0].percentile_99_5, 200);
+}
+
+// The plan is edited by users: a misspelt key is an error naming it, not silently ignored.
+TEST(Plan, MisspeltKeysInAnEditedPlanAreRefusedByPath) {
+  const auto p = make_plan(make_fingerprint({1, 1, 2}, 64, 1, 64), 3, PlanOptions{});
+  const auto error_of = [](const voxseg::Json& j) -> std::string {
+    try {
+      plan_from_json(j, "training.plan");
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  auto j = plan_to_json(p);
+  j["batchsize"] = 4;
+  EXPECT_EQ(error_of(j), "field 'training.plan.batchsize': unknown field (misspelt?)");
+  j = plan_to_json(p);
+  j["network"]["features"] = voxseg::Json::array();
+  EXPECT_EQ(error_of(j), "field 'training.plan.network.features': unknown field (misspelt?)");
+  j = plan_to_json(p);
+  j["normalization"].as_array()[0]["clip_hi"] = 3.0;
+  EXPECT_EQ(error_of(j), "field 'training.plan.normalization[0].clip_hi': unknown field (misspelt?)");
+  j = plan_to_json(p);
+  j["batch_size"] = 2.5;
+  EXPECT_EQ(error_of(j), "field 'training.plan.batch_size': expected an integer, found 2.5");
+}
+
+// Plans written before the one normalization form (lower/upper, statistics for every scheme) still load.
+TEST(Plan, OldNormalizationSpellingStillLoads) {
+  const auto p = make_plan(make_fingerprint({1, 1, 2}, 64, 1, 64), 3, PlanOptions{});
+  auto j = plan_to_json(p);
+  j["normalization"] = voxseg::Json::parse(R"([{"scheme": "ct", "mean": 50.0, "std": 20.0, "lower": -100.0, "upper": 200.0}])");
+  const auto back = plan_from_json(j);
+  ASSERT_EQ(back.normalization.size(), 1u);
+  EXPECT_EQ(back.normalization[0].scheme, voxseg::preprocess::Normalization::CT);
+  EXPECT_DOUBLE_EQ(back.normalization[0].lower, -100);
+  EXPECT_DOUBLE_EQ(back.normalization[0].upper, 200);
+  EXPECT_EQ(plan_to_json(back)["normalization"].dump(), plan_to_json(p)["normalization"].dump());
 }

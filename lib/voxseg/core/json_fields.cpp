@@ -1,10 +1,10 @@
-#include "voxseg/models/detail/json_fields.h"
+#include "voxseg/core/json_fields.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-namespace voxseg::models::detail {
+namespace voxseg::json {
 
 void field_error(const std::string& field, const std::string& what) {
   throw std::invalid_argument(fmt::format("field '{}': {}", field, what));
@@ -16,6 +16,11 @@ std::string join_field(const std::string& parent, std::string_view key) {
 
 std::string index_field(const std::string& parent, size_t index) {
   return fmt::format("{}[{}]", parent, index);
+}
+
+const Json* optional_member(const Json& obj, std::string_view key) {
+  const Json* member = obj.find(key);
+  return member == nullptr || member->is_null() ? nullptr : member;
 }
 
 void require_object(const Json& value, const std::string& field) {
@@ -88,4 +93,29 @@ std::vector<double> read_number_list(const Json& value, const std::string& field
   return out;
 }
 
-}  // namespace voxseg::models::detail
+std::vector<std::string> read_string_list(const Json& value, const std::string& field) {
+  check_list(value, field, -1, "strings");
+  std::vector<std::string> out;
+  const auto& items = value.as_array();
+  for (size_t i = 0; i < items.size(); ++i) out.push_back(read_string(items[i], index_field(field, i)));
+  return out;
+}
+
+std::vector<bool> read_bool_list(const Json& value, const std::string& field) {
+  check_list(value, field, -1, "booleans");
+  std::vector<bool> out;
+  const auto& items = value.as_array();
+  for (size_t i = 0; i < items.size(); ++i) out.push_back(read_bool(items[i], index_field(field, i)));
+  return out;
+}
+
+std::vector<std::vector<int64_t>> read_int_lists(const Json& value, const std::string& field, int64_t inner_size) {
+  if (!value.is_array())
+    field_error(field, fmt::format("expected a list (one entry per stage), found {}", value.type_name()));
+  std::vector<std::vector<int64_t>> out;
+  const auto& items = value.as_array();
+  for (size_t i = 0; i < items.size(); ++i) out.push_back(read_int_list(items[i], index_field(field, i), inner_size));
+  return out;
+}
+
+}  // namespace voxseg::json
