@@ -7,6 +7,7 @@
 #include "voxseg/core/json.h"
 #include "voxseg/metrics/evaluate.h"
 #include "voxseg/metrics/instances.h"
+#include "voxseg/metrics/lesions.h"
 
 namespace voxseg::metrics {
 
@@ -39,6 +40,7 @@ struct EvalOptions {
   bool instances = false;            ///< label values are instance ids
   bool resample_pred = false;        ///< nearest-neighbour onto the reference grid instead of failing
   bool qc_images = false;            ///< render QC pictures for the report
+  LesionOptions lesions;             ///< lesion-wise scores for these regions (none: off)
 };
 
 /// A QC picture set of one region: PNG bytes of axial, coronal and sagittal slices.
@@ -53,6 +55,7 @@ struct CaseResult {
   std::optional<InstanceScores> instances;
   bool resampled = false;
   std::vector<QcPanel> qc;
+  std::vector<LesionScores> lesions;  ///< one per lesion label (--lesions)
 };
 
 /// Reads and scores one case. Throws Error(BadInput) for unreadable files and, unless
