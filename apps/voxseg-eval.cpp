@@ -11,6 +11,7 @@ namespace vm = voxseg::metrics;
 
 struct Args {
   std::string pred, ref, pairs, image, labels, regions, label_table, tolerances, hd95 = "max", surface = "voxels";
+  std::string lesions, lesion_match = "any";
   vm::EvalOptions eval;
   vm::OutputPaths out;
   bool no_surface = false;
@@ -41,6 +42,16 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--max-labels", a.eval.max_labels, "refuse label maps with more distinct values (intensity images; "
                  "default 1000, unchecked with --instances)")->check(CLI::NonNegativeNumber);
   voxseg::cli::add_case_list_options(app, a.cases, false);
+  auto* g = app.add_option_group("Lesions", "lesion-wise scores (BraTS 2023, autoPET); docs/metrics.md");
+  g->add_option("--lesions", a.lesions, "lesion labels: ids, label-table or --regions names, e.g. 3 or 1,tumor");
+  g->add_option("--lesion-connectivity", a.eval.lesions.connectivity, "6, 18 or 26 (default 26, BraTS)")
+      ->check(CLI::IsMember({6, 18, 26}));
+  g->add_option("--lesion-match", a.lesion_match, "any (default: any voxel overlap) or iou:T (IoU > T)");
+  g->add_option("--lesion-min-ml", a.eval.lesions.min_ml, "ignore smaller lesions on both sides (default 0)")
+      ->check(CLI::NonNegativeNumber);
+  g->add_option("--lesion-dilate", a.eval.lesions.dilate, "dilate reference lesions N voxels to match (BraTS-GLI 3)")
+      ->check(CLI::NonNegativeNumber);
+  g->add_option("--lesion-csv", a.out.lesion_csv, "CSV, one row per lesion");
 }
 
 voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
@@ -53,6 +64,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   if (!a.regions.empty()) o.regions = vm::parse_regions(a.regions);
   if (!a.tolerances.empty()) o.metrics.tolerance_by_region = vm::parse_tolerances(a.tolerances);
   if (!a.label_table.empty()) o.names = vm::read_label_table(a.label_table);
+  vm::configure_lesions(o.lesions, a.lesions, a.lesion_match, o.names, o.regions, o.instances, !a.out.lesion_csv.empty());
   o.qc_images = !a.out.report_dir.empty();
   auto pairing = vm::pair_inputs(a.pred, a.ref, a.pairs, a.image);
   voxseg::cli::select_shard(a.cases.shard(), pairing.cases, pairing.unmatched);
@@ -108,6 +120,7 @@ int main(int argc, char** argv) {
       "  voxseg eval -p a.nii.gz -r b.nii.gz --hd95 pooled       medpy's HD95\n"
       "  voxseg eval -p a.nii.gz -r b.nii.gz --surface surfels   DeepMind surface-distance\n"
       "  voxseg eval -p cells_pred/ -r cells_gt/ --instances     matched F1 at IoU>0.5, PQ, splits\n"
-      "  voxseg eval -p preds/ -r labels/ --shard 2/4 --csv m2.csv  the second of four jobs\n";
+      "  voxseg eval -p preds/ -r labels/ --shard 2/4 --csv m2.csv  the second of four jobs\n"
+      "  voxseg eval -p p/ -r r/ --lesions 1,2,3 --lesion-csv l.csv   lesion-wise Dice/HD95, TP/FP/FN\n";
   return voxseg::cli::run<Args>(argc, argv, {"eval", examples}, declare, execute);
 }

@@ -214,6 +214,8 @@ CaseResult evaluate_case(const EvalCase& c, const EvalOptions& o, Progress progr
     regions = regions_for_labels(o.labels.empty() ? present_labels(pred, ref) : o.labels, o.names);
   regions.insert(regions.end(), o.regions.begin(), o.regions.end());
   result.regions = evaluate_regions(pred, ref, regions, o.metrics, progress);
+  for (const auto& region : o.lesions.regions)
+    result.lesions.push_back(evaluate_lesions(pred, ref, region, o.lesions, o.metrics));
   if (o.qc_images) {
     std::optional<Volume> image;
     if (!c.image.empty()) {
@@ -250,6 +252,11 @@ Json case_json(const CaseResult& r) {
   j["labels"] = labels;
   j["missing"] = missing;
   j["spurious"] = spurious;
+  if (!r.lesions.empty()) {
+    Json lesions = Json::array();
+    for (const auto& s : r.lesions) lesions.push_back(to_json(s));
+    j["lesions"] = lesions;
+  }
   return j;
 }
 
@@ -267,6 +274,9 @@ std::string case_line(const CaseResult& r) {
     line += fmt::format("{} {} dice={} hd95={}{}", i ? ";" : "", s.name, f(s.dice), f(s.hd95),
                         s.flag.empty() ? "" : " [" + s.flag + "]");
   }
+  for (const auto& s : r.lesions)
+    line += fmt::format("; lesions {}: TP {} FP {} FN {} lesion-dice={} lesion-hd95={}", s.name, s.tp, s.fp, s.fn,
+                        f(s.lesion_dice), f(s.lesion_hd95));
   return line;
 }
 
@@ -277,6 +287,7 @@ Json describe_conventions(const EvalOptions& o) {
                      "PQ = mean matched IoU x F1; split: a reference object holding 2+ predicted objects each with "
                      ">= 50% of its voxels inside it; merged: a predicted object holding 2+ reference objects each "
                      "with >= 50% of its voxels inside it";
+  if (!o.lesions.regions.empty()) j["lesions"] = describe_lesions(o.lesions);
   return j;
 }
 

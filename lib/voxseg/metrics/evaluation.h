@@ -7,6 +7,7 @@
 #include "voxseg/core/json.h"
 #include "voxseg/metrics/evaluate.h"
 #include "voxseg/metrics/instances.h"
+#include "voxseg/metrics/lesions.h"
 
 namespace voxseg::metrics {
 
@@ -42,6 +43,7 @@ struct EvalOptions {
   /// A label map with more distinct non-zero values is refused as an intensity image (exit 3).
   /// < 0: the default, 1000, and no limit with `instances` (cell images hold thousands of ids).
   int64_t max_labels = -1;
+  LesionOptions lesions;             ///< lesion-wise scores for these regions (none: off)
 };
 
 /// A QC picture set of one region: PNG bytes of axial, coronal and sagittal slices.
@@ -56,6 +58,7 @@ struct CaseResult {
   std::optional<InstanceScores> instances;
   bool resampled = false;
   std::vector<QcPanel> qc;
+  std::vector<LesionScores> lesions;  ///< one per lesion label (--lesions)
 };
 
 /// Reads and scores one case. Throws Error(BadInput) for unreadable files, for a volume that is no

@@ -11,6 +11,7 @@
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/error.h"
 #include "voxseg/core/percentile.h"
+#include "voxseg/metrics/lesion_report.h"
 #include "voxseg/metrics/png.h"
 
 namespace voxseg::metrics {
@@ -162,6 +163,7 @@ Json summarize(const std::vector<CaseResult>& results, bool surface_metrics) {
     labels.push_back(l);
   }
   j["labels"] = labels;
+  if (has_lesions(results)) j["lesions"] = summarize_lesions(results);
   return j;
 }
 
@@ -195,6 +197,7 @@ std::string summary_table(const Json& summary, const Json& conventions) {
                        l.find("absent")->as_int());
     block(*l.find("metrics"));
   }
+  if (const Json* lesions = summary.find("lesions")) out += lesion_summary_table(*lesions);
   return out;
 }
 
@@ -406,6 +409,7 @@ std::string html_report(const std::vector<CaseResult>& results, const Json& summ
       }
   }
   h += "</table>\n</section>\n";
+  h += lesion_report_html(results);
   if (failures.size() > 0) {
     h += "<section id=\"failures\"><h2>Problems</h2><ul>\n";
     for (const Json& f : failures.as_array())
@@ -539,6 +543,7 @@ std::vector<QcPanel> render_qc_panels(const Volume* image, const Volume& pred, c
 void check_outputs(const OutputPaths& paths, bool force) {
   if (!paths.csv.empty()) check_output_path(paths.csv, force);
   if (!paths.json.empty()) check_output_path(paths.json, force);
+  if (!paths.lesion_csv.empty()) check_output_path(paths.lesion_csv, force);
   if (!paths.report_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(paths.report_dir, ec);
@@ -550,6 +555,7 @@ void check_outputs(const OutputPaths& paths, bool force) {
 void write_outputs(const OutputPaths& paths, const std::vector<CaseResult>& results, const Json& summary,
                    const Json& conventions, const Json& provenance, const Json& failures, bool force) {
   if (!paths.csv.empty()) write_text_atomic(paths.csv, results_csv(results, conventions), force);
+  if (!paths.lesion_csv.empty()) write_text_atomic(paths.lesion_csv, lesions_csv(results), force);
   if (!paths.json.empty())
     write_text_atomic(paths.json, results_json(results, summary, conventions, provenance, failures).dump(2) + "\n", force);
   if (!paths.report_dir.empty())

@@ -37,6 +37,7 @@ Json results_json(const std::vector<CaseResult>& results, const Json& summary, c
 /// Where results go (empty: not written). The report is DIR/index.html.
 struct OutputPaths {
   std::string csv, json, report_dir;
+  std::string lesion_csv;  ///< one row per lesion (--lesion-csv)
 };
 /// Fails with Error(CannotWrite) before any work when an output exists (without force) or its folder
 /// is missing; creates the report folder.
