@@ -26,8 +26,8 @@ for file in $(git ls-files 'lib/voxseg/*.h' 'lib/voxseg/*.cpp' 2>/dev/null || fi
   done < <(grep -oE '#include "voxseg/[a-z_]+/' "$file" | sed 's#.*voxseg/##; s#/##' | sort -u)
 
   grep -qE '^\s*#include <torch/' "$file" && case "$file" in
-    lib/voxseg/models/*.cpp|lib/voxseg/infer/*.cpp|lib/voxseg/refine/*.cpp|lib/voxseg/train/*.cpp|lib/voxseg/checkpoint/*.cpp) ;;
-    *) bad "$file includes <torch/...> (only .cpp files of models, infer, refine, train, checkpoint may)";; esac
+    lib/voxseg/models/*.cpp|lib/voxseg/models/detail/*.h|lib/voxseg/infer/*.cpp|lib/voxseg/refine/*.cpp|lib/voxseg/train/*.cpp|lib/voxseg/checkpoint/*.cpp) ;;
+    *) bad "$file includes <torch/...> (only .cpp files of models, infer, refine, train, checkpoint and models' private detail headers may)";; esac
   grep -qE '^\s*#include [<"]itk' "$file" && case "$file" in
     lib/voxseg/io/*.cpp|lib/voxseg/io/detail/*.cpp) ;; *) bad "$file includes ITK (only io/*.cpp may)";; esac
   grep -qE '^\s*#include [<"]dcmtk/' "$file" && case "$file" in

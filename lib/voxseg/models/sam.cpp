@@ -10,18 +10,13 @@
 #include "voxseg/core/error.h"
 #include "voxseg/core/sha256.h"
 #include "voxseg/models/detail/sam_impl.h"
+#include "voxseg/models/detail/shape_text.h"
 
 namespace voxseg::models {
 
 namespace detail {
 
 namespace {
-
-std::string shape_text(at::IntArrayRef sizes) {
-  std::string s = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-  return s + "]";
-}
 
 c10::ScalarType compute_dtype_for(Precision precision) {
   switch (precision) {
