@@ -25,6 +25,7 @@
 #include "voxseg/core/log.h"
 #include "voxseg/core/sha256.h"
 #include "voxseg/core/version.h"
+#include "voxseg/io/detail/hashed_uid.h"
 #include "voxseg/io/detail/dicom_seg_source.h"
 #include "voxseg/io/dicom_seg.h"
 #include "voxseg/io/seg_labels.h"
@@ -36,15 +37,7 @@ namespace {
 
 // "2.25.<decimal of 128 bits of a hash>": the same seed and purpose give the same UID.
 std::string uid_from(const std::string& seed, const std::string& purpose) {
-  const std::string hex = sha256_hex(seed + "|seg|" + purpose).substr(0, 32);
-  unsigned __int128 v = 0;
-  for (char c : hex) v = v * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : c - 'a' + 10);
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
-    v /= 10;
-  } while (v > 0);
-  return "2.25." + digits;
+  return detail::hashed_uid(seed + "|seg|" + purpose);
 }
 
 std::string new_uid(const std::string& seed, const std::string& purpose) {

@@ -20,6 +20,7 @@
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
 #include "voxseg/core/sha256.h"
+#include "voxseg/io/detail/hashed_uid.h"
 #include "voxseg/io/detail/io_common.h"
 #include "voxseg/io/dicom_series.h"
 
@@ -36,15 +37,7 @@ void quiet_dcmtk() {
 // "2.25.<decimal of 128 bits>": a UID derived from a hash (ISO/IEC 9834-8 UUID arc), so the same
 // seed and purpose always give the same UID.
 std::string uid_from(const std::string& seed, const std::string& purpose) {
-  const std::string hex = sha256_hex(seed + "|" + purpose).substr(0, 32);
-  unsigned __int128 v = 0;
-  for (char c : hex) v = v * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : c - 'a' + 10);
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
-    v /= 10;
-  } while (v > 0);
-  return "2.25." + digits;
+  return detail::hashed_uid(seed + "|" + purpose);
 }
 
 std::string ds_number(double v) {  // DS: at most 16 characters
