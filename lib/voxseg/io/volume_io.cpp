@@ -24,6 +24,7 @@
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
+#include "voxseg/core/stderr_capture.h"
 #include "voxseg/io/detail/io_common.h"
 #include "voxseg/io/detail/dicom_seg_source.h"
 #include "voxseg/io/dicom_seg.h"
@@ -233,41 +234,7 @@ at::Tensor widen(const std::vector<Src>& buffer, at::ScalarType type, at::IntArr
 }
 
 // Some ITK readers (MetaIO) report problems only on stderr and return normally: capture what they
-// print while reading, log it at debug level, and turn known complaints into errors.
-class StderrCapture {
- public:
-  StderrCapture() {
-    std::fflush(stderr);
-    file_ = std::tmpfile();
-    saved_ = ::dup(STDERR_FILENO);
-    if (file_ && saved_ >= 0) ::dup2(::fileno(file_), STDERR_FILENO);
-  }
-  ~StderrCapture() { restore(); if (file_) std::fclose(file_); }
-  StderrCapture(const StderrCapture&) = delete;
-  StderrCapture& operator=(const StderrCapture&) = delete;
-  std::string text() {
-    restore();
-    std::string out;
-    if (!file_) return out;
-    std::rewind(file_);
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0 && out.size() < (1u << 20)) out.append(buf, n);
-    return out;
-  }
-
- private:
-  void restore() {
-    if (saved_ < 0) return;
-    std::fflush(stderr);
-    ::dup2(saved_, STDERR_FILENO);
-    ::close(saved_);
-    saved_ = -1;
-  }
-  std::FILE* file_ = nullptr;
-  int saved_ = -1;
-};
-
+// print while reading (core/stderr_capture.h), log it at debug level, and turn known complaints into errors.
 void check_captured(const fs::path& path, StderrCapture& capture) {
   const std::string text = capture.text();
   if (text.empty()) return;
