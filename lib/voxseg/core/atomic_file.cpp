@@ -87,6 +87,14 @@ void check_output_path(const fs::path& path, bool overwrite) {
     fail(ExitCode::CannotWrite, "output '{}' already exists; use --force to overwrite it", path.string());
 }
 
+bool sync_to_disk(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
 AtomicFile::AtomicFile(fs::path target, bool overwrite) : target_(std::move(target)), overwrite_(overwrite) {
   check_output_path(target_, overwrite_);
   const fs::path parent = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
@@ -110,9 +118,13 @@ void AtomicFile::commit() {
   if (!overwrite_ && fs::exists(target_, ec))
     fail(ExitCode::CannotWrite, "output '{}' appeared while writing; use --force to overwrite it",
          target_.string());
+  // Data on disk before the name points at it, and the new name on disk before we report success:
+  // a crash or power loss then leaves either the old output or the complete new one.
+  if (!sync_to_disk(temp_)) fail(ExitCode::CannotWrite, "cannot write '{}': fsync failed", target_.string());
   fs::rename(temp_, target_, ec);
   if (ec) fail(ExitCode::CannotWrite, "cannot write '{}': {}", target_.string(), ec.message());
   committed_ = true;
+  sync_to_disk(target_.has_parent_path() ? target_.parent_path() : fs::path("."));
 }
 
 void write_text_atomic(const fs::path& target, const std::string& text, bool overwrite) {

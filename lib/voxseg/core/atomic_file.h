@@ -20,7 +20,8 @@ class AtomicFile {
 
   const std::filesystem::path& temp_path() const { return temp_; }
   const std::filesystem::path& target() const { return target_; }
-  /// Renames the temporary file onto the target. Throws Error(CannotWrite).
+  /// fsyncs the temporary file, renames it onto the target and fsyncs the folder, so a committed
+  /// output survives a crash or power loss. Throws Error(CannotWrite).
   void commit();
 
  private:
@@ -29,6 +30,9 @@ class AtomicFile {
   bool overwrite_;
   bool committed_ = false;
 };
+
+/// fsync of a file or folder; false when it cannot be opened or synced.
+bool sync_to_disk(const std::filesystem::path& path);
 
 /// Writes text to `target` atomically. Throws Error(CannotWrite).
 void write_text_atomic(const std::filesystem::path& target, const std::string& text, bool overwrite);

@@ -11,6 +11,7 @@
 
 #include <mutex>
 
+#include "voxseg/core/atomic_file.h"
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
 
@@ -90,36 +91,13 @@ OFList<OFString> to_list(const std::vector<std::string>& v) {
   return out;
 }
 
-bool fsync_path(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
-}
-
 void write_dataset_durable(DcmDataset& dataset, E_TransferSyntax xfer, const fs::path& target) {
-  const fs::path temp = target.parent_path() / ("." + target.filename().string() + ".partial-" +
-                                                std::to_string(::getpid()) + "-" +
-                                                std::to_string(std::hash<std::string>{}(target.string())));
-  DcmFileFormat file(&dataset, OFFalse);  // borrows the dataset; released below
-  OFCondition cond = file.saveFile(temp.c_str(), xfer);
-  file.getAndRemoveDataset();
-  std::error_code ec;
-  if (cond.bad()) {
-    fs::remove(temp, ec);
-    fail(ExitCode::CannotWrite, "cannot write '{}': {}", temp.string(), cond.text());
-  }
-  if (!fsync_path(temp)) {
-    fs::remove(temp, ec);
-    fail(ExitCode::CannotWrite, "cannot fsync '{}'", temp.string());
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    fail(ExitCode::CannotWrite, "cannot rename into '{}': {}", target.string(), ec.message());
-  }
-  fsync_path(target.parent_path());
+  AtomicFile file(target, /*overwrite=*/true);  // commit: fsync, rename, fsync of the folder
+  DcmFileFormat ff(&dataset, OFFalse);          // borrows the dataset; released below
+  const OFCondition cond = ff.saveFile(file.temp_path().c_str(), xfer);
+  ff.getAndRemoveDataset();
+  if (cond.bad()) fail(ExitCode::CannotWrite, "cannot write '{}': {}", file.temp_path().string(), cond.text());
+  file.commit();
 }
 
 void check(const OFCondition& cond, const char* what, const Peer& peer) {

@@ -34,11 +34,9 @@ std::vector<std::string> uncompressed_syntaxes();
 std::vector<std::string> accepted_syntaxes();
 OFList<OFString> to_list(const std::vector<std::string>& v);
 
-/// Writes a dataset as a DICOM file durably: temporary file in the same folder, fsync, rename,
-/// fsync of the folder. Throws Error(CannotWrite).
+/// Writes a dataset as a DICOM file through core's AtomicFile (temporary file, fsync, rename, fsync of
+/// the folder); an existing file of that name is replaced. Throws Error(CannotWrite).
 void write_dataset_durable(DcmDataset& dataset, E_TransferSyntax xfer, const std::filesystem::path& target);
-/// fsync of a file or folder; returns false on error.
-bool fsync_path(const std::filesystem::path& path);
 
 /// A DcmSCU configured from a peer and the shared network options.
 class Client : public DcmSCU {
