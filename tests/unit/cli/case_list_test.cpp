@@ -1,3 +1,4 @@
+#include "../shared_test_support.h"
 #include "voxseg/cli/case_list.h"
 
 #include <gtest/gtest.h>
@@ -26,10 +27,7 @@ voxseg::ExitCode code_of(const std::function<void()>& fn) {
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("voxseg-cli-test-" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return voxseg::test_support::fresh_dir(fs::temp_directory_path(), "voxseg-cli-test-" + name);
 }
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 
+#include "../shared_test_support.h"
 #include "voxseg/core/error.h"
 #include "voxseg/io/detail/dicom_slice.h"
 #include "voxseg/io/dicom_series.h"
@@ -21,14 +22,13 @@ namespace fs = std::filesystem;
 using voxseg::ExitCode;
 using voxseg::Geometry;
 using voxseg::Volume;
+using voxseg::test_support::capture_error;
 
 namespace {
 
+// A new scratch folder per test; the series folder inside it does not exist yet (write_dicom_series makes it).
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("voxseg-archive-test-" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d.parent_path());
-  return d;
+  return voxseg::test_support::fresh_dir(fs::temp_directory_path(), "voxseg-archive-test-" + name) / "series";
 }
 
 // Axial grid, identity direction: IMG000k+1 lies at z = 2k.
@@ -42,16 +42,6 @@ Volume axial(int64_t nx, int64_t ny, int64_t nz, const std::function<int(int64_t
     for (int64_t j = 0; j < ny; ++j)
       for (int64_t i = 0; i < nx; ++i) a[k][j][i] = static_cast<int16_t>(value(i, j, k));
   return v;
-}
-
-std::string error_of(const std::function<void()>& fn, ExitCode* code = nullptr) {
-  try {
-    fn();
-  } catch (const voxseg::Error& e) {
-    if (code) *code = e.code();
-    return e.what();
-  }
-  return "";
 }
 
 // Edits one file in place (test fixture only); an empty value writes an empty element, nullptr deletes it.
@@ -128,8 +118,9 @@ TEST(DicomArchive, LocalizerInTheSeriesIsDroppedAndReported) {
 
   // Without the LOCALIZER flag a different orientation is not guessed away: refused, naming both files.
   edit(scout, DCM_ImageType, "ORIGINAL\\PRIMARY\\AXIAL");
-  ExitCode code{};
-  const std::string e = error_of([&] { voxseg::io::read_volume(dir.string()); }, &code);
+  const voxseg::Error err = capture_error([&] { voxseg::io::read_volume(dir.string()); });
+  const ExitCode code = err.code();
+  const std::string e = err.what();
   EXPECT_EQ(code, ExitCode::BadInput);
   EXPECT_NE(e.find("mixes slice orientations"), std::string::npos) << e;
   EXPECT_NE(e.find("IMG0000.dcm"), std::string::npos) << e;
@@ -140,8 +131,9 @@ TEST(DicomArchive, EveryGapIsListed) {
   voxseg::io::write_dicom_series(axial(4, 4, 8, [](auto, auto, auto k) { return int(k); }), dir, {});
   fs::remove(slice_file(dir, 3));
   fs::remove(slice_file(dir, 6));
-  ExitCode code{};
-  const std::string e = error_of([&] { voxseg::io::read_volume(dir.string()); }, &code);
+  const voxseg::Error err = capture_error([&] { voxseg::io::read_volume(dir.string()); });
+  const ExitCode code = err.code();
+  const std::string e = err.what();
   EXPECT_EQ(code, ExitCode::BadInput);
   EXPECT_NE(e.find("missing slice(s)"), std::string::npos) << e;
   EXPECT_NE(e.find("4 mm between 'IMG0002.dcm' and 'IMG0004.dcm'"), std::string::npos) << e;
@@ -162,8 +154,9 @@ TEST(DicomArchive, GantryTiltIsRefusedOrResampledOntoAnOrthogonalGrid) {
   const std::string iop = "1\\0\\0\\0\\" + std::to_string(c) + "\\" + std::to_string(s);
   for (int k = 1; k <= nz; ++k) edit(slice_file(dir, k), DCM_ImageOrientationPatient, iop.c_str());
 
-  ExitCode code{};
-  const std::string e = error_of([&] { voxseg::io::read_volume(dir.string()); }, &code);
+  const voxseg::Error err = capture_error([&] { voxseg::io::read_volume(dir.string()); });
+  const ExitCode code = err.code();
+  const std::string e = err.what();
   EXPECT_EQ(code, ExitCode::BadInput);
   EXPECT_NE(e.find("gantry tilt (30 degrees"), std::string::npos) << e;
   EXPECT_NE(e.find("--allow-tilt"), std::string::npos) << e;
@@ -207,7 +200,7 @@ TEST(DicomArchive, EveryIrregularStepIsListed) {
   voxseg::io::write_dicom_series(axial(4, 4, 8, [](auto, auto, auto k) { return int(k); }), dir, {});
   edit(slice_file(dir, 3), DCM_ImagePositionPatient, "0\\0\\4.5");  // steps 2.5 and 1.5 around it
   edit(slice_file(dir, 7), DCM_ImagePositionPatient, "0\\0\\11.6");
-  const std::string e = error_of([&] { voxseg::io::read_volume(dir.string()); });
+  const std::string e = capture_error([&] { voxseg::io::read_volume(dir.string()); }).what();
   EXPECT_NE(e.find("non-uniform slice spacing"), std::string::npos) << e;
   for (const char* part : {"2.5 mm between 'IMG0002.dcm' and 'IMG0003.dcm'", "1.5 mm between 'IMG0003.dcm' and 'IMG0004.dcm'",
                            "1.6 mm between 'IMG0006.dcm' and 'IMG0007.dcm'", "2.4 mm between 'IMG0007.dcm' and 'IMG0008.dcm'",

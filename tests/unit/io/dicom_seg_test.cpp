@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 
+#include "../shared_test_support.h"
 #include "voxseg/core/error.h"
 #include "voxseg/io/dicom_seg.h"
 #include "voxseg/io/seg_labels.h"
@@ -22,14 +23,8 @@ fs::path write_file(const std::string& name, const std::string& text) {
   return dir / name;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+// The message of the voxseg::Error that f throws (the test fails when it throws none).
+std::string error_of(const std::function<void()>& f) { return voxseg::test_support::capture_error(f).what(); }
 
 Volume labels_volume() {
   Volume v;
