@@ -13,7 +13,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <mutex>
 #include <vector>
 
 #include "voxseg/core/atomic_file.h"
@@ -28,11 +27,6 @@ namespace fs = std::filesystem;
 
 namespace voxseg::io {
 namespace {
-
-void quiet_dcmtk() {
-  static std::once_flag once;
-  std::call_once(once, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
-}
 
 // "2.25.<decimal of 128 bits>": a UID derived from a hash (ISO/IEC 9834-8 UUID arc), so the same
 // seed and purpose always give the same UID.
@@ -86,7 +80,7 @@ std::string unique_temp(const fs::path& target) {
 }  // namespace
 
 void write_dicom_series(const Volume& volume, const fs::path& dir_in, const DicomWriteOptions& options) {
-  quiet_dcmtk();
+  detail::configure_dcmtk_log();
   // "out/" -> "out"
   fs::path dir = dir_in;
   if (dir.filename().empty()) dir = dir.parent_path();

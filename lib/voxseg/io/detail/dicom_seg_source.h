@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "voxseg/core/volume.h"
+#include "voxseg/io/detail/io_common.h"
 #include "voxseg/io/volume_io.h"
 
 namespace voxseg::io::detail {
@@ -30,9 +31,6 @@ struct SourceSeries {
 /// one with the most slices. Sorted and checked as read_volume checks a series (one orientation,
 /// one size, no duplicate positions, near-uniform spacing). Throws Error(BadInput).
 SourceSeries scan_source_series(const std::filesystem::path& path, const std::string& series_uid);
-
-/// DCMTK's log: its messages (which attribute is missing, ...) only with -vv.
-void configure_dcmtk_log();
 
 /// "1.2\\3.4" -> {1.2, 3.4} (empty when not numbers).
 std::vector<double> parse_ds(const std::string& text);

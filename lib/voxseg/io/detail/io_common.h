@@ -13,6 +13,10 @@ namespace voxseg::io::detail {
 /// those libraries print thousands of warnings (zero-padded DICOM) do not flood stderr.
 void quiet_toolkits();
 
+/// DCMTK's log (every io file that reads or writes with DCMTK): its messages (which attribute is
+/// missing, ...) only with -vv.
+void configure_dcmtk_log();
+
 /// Lower-case compound extension (".nii.gz", ".nrrd", "" when none).
 std::string lower_extension(const std::filesystem::path& path);
 
