@@ -22,12 +22,18 @@ std::pair<at::Tensor, at::Tensor> SamMaskDecoder::operator()(const at::Tensor& e
   const int64_t n = sparse.size(0);
   const at::Tensor out_tokens = at::cat({iou_token, mask_tokens}, 0).unsqueeze(0).expand({n, -1, -1});
   const at::Tensor tokens = at::cat({out_tokens, sparse}, 1);
-  const at::Tensor src = (embedding.size(0) == n ? embedding : embedding.expand({n, -1, -1, -1})) + dense;
-  const at::Tensor pos = dense_pe.expand({n, -1, -1, -1});
+  // Prompts without a mask input share one dense embedding (expanded, batch stride 0), so every
+  // prompt of the slice sees the same image tokens until the first layer updates them: keep those
+  // at batch 1 and let the attention broadcast, which computes the first layer's image-token
+  // projections once per slice instead of once per prompt (same values, fewer multiplies).
+  const bool shared = embedding.size(0) == 1 && (dense.size(0) == 1 || dense.stride(0) == 0);
+  const at::Tensor src = shared ? embedding + dense.slice(0, 0, 1)
+                                : (embedding.size(0) == n ? embedding : embedding.expand({n, -1, -1, -1})) + dense;
+  const at::Tensor pos = shared ? dense_pe : dense_pe.expand({n, -1, -1, -1});
   const int64_t C = src.size(1), h = src.size(2), w = src.size(3);
   auto [hs, image] = transformer(src, pos, tokens);
   const at::Tensor iou_out = hs.select(1, 0);
-  const at::Tensor image_grid = image.transpose(1, 2).reshape({n, C, h, w});
+  const at::Tensor image_grid = image.expand({n, -1, -1}).transpose(1, 2).reshape({n, C, h, w});
   const at::Tensor upscaled = at::gelu(up3(at::gelu(up1(up0(image_grid)))));  // [n, C/8, 4h, 4w]
   std::vector<at::Tensor> hyper;
   for (int64_t i = 0; i < kMaskTokens; ++i) hyper.push_back(hypernetworks[i](hs.select(1, 1 + i)));
