@@ -56,15 +56,6 @@ Conv2d::Conv2d(SamParams& p, const std::string& prefix, int64_t in, int64_t out,
 
 at::Tensor Conv2d::operator()(const at::Tensor& x) const {
   const c10::optional<at::Tensor> b = bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt;
-  if (transposed && padding == 0 && weight.size(2) == stride && weight.size(3) == stride) {
-    // Non-overlapping taps (the decoder's 2x2 stride-2 upscaling): every input pixel writes its own
-    // k x k output block, so the transposed conv is one matmul and a pixel shuffle. ATen's CPU
-    // conv_transpose2d runs its slow reference loop for this case.
-    const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), o = weight.size(1), k = stride;
-    at::Tensor y = at::matmul(x.flatten(2).transpose(1, 2), weight.reshape({c, o * k * k}));  // [n, h*w, o*k*k]
-    y = y.view({n, h, w, o, k, k}).permute({0, 3, 1, 4, 2, 5}).reshape({n, o, h * k, w * k});
-    return bias.defined() ? y.add_(bias.view({1, -1, 1, 1})) : y;
-  }
   if (transposed) return at::conv_transpose2d(x, weight, b, {stride, stride}, {padding, padding});
   return at::conv2d(x, weight, b, {stride, stride}, {padding, padding});
 }

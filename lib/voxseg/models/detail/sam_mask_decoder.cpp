@@ -30,17 +30,40 @@ std::pair<at::Tensor, at::Tensor> SamMaskDecoder::operator()(const at::Tensor& e
   const at::Tensor src = shared ? embedding + dense.slice(0, 0, 1)
                                 : (embedding.size(0) == n ? embedding : embedding.expand({n, -1, -1, -1})) + dense;
   const at::Tensor pos = shared ? dense_pe : dense_pe.expand({n, -1, -1, -1});
-  const int64_t C = src.size(1), h = src.size(2), w = src.size(3);
+  const int64_t h = src.size(2), w = src.size(3);
   auto [hs, image] = transformer(src, pos, tokens);
   const at::Tensor iou_out = hs.select(1, 0);
-  const at::Tensor image_grid = image.expand({n, -1, -1}).transpose(1, 2).reshape({n, C, h, w});
-  const at::Tensor upscaled = at::gelu(up3(at::gelu(up1(up0(image_grid)))));  // [n, C/8, 4h, 4w]
   std::vector<at::Tensor> hyper;
   for (int64_t i = 0; i < kMaskTokens; ++i) hyper.push_back(hypernetworks[i](hs.select(1, 1 + i)));
-  const at::Tensor hyper_in = at::stack(hyper, 1);  // [n,4,C/8]
-  const int64_t uc = upscaled.size(1), uh = upscaled.size(2), uw = upscaled.size(3);
-  const at::Tensor masks = at::matmul(hyper_in, upscaled.view({n, uc, uh * uw})).view({n, kMaskTokens, uh, uw});
+  const at::Tensor masks = upscaled_masks(image.expand({n, -1, -1}), at::stack(hyper, 1), h, w);
   return {masks, iou_head(iou_out)};
+}
+
+namespace {
+
+/// One 2x2 stride-2 transposed conv on channels-last rows: x [n, P, c] -> [n, 4P, o], output row
+/// (p, a, b) holding output pixel (2i+a, 2j+b) of input pixel p = (i, j). No pixel shuffle needed.
+at::Tensor upscale_rows(const at::Tensor& x, const Conv2d& conv) {
+  const int64_t c = conv.weight.size(0), o = conv.weight.size(1);
+  const at::Tensor w = conv.weight.permute({0, 2, 3, 1}).reshape({c, 4 * o});  // columns (a, b, o)
+  return at::matmul(x, w).view({x.size(0), x.size(1) * 4, o}).add_(conv.bias);
+}
+
+}  // namespace
+
+at::Tensor SamMaskDecoder::upscaled_masks(const at::Tensor& tokens, const at::Tensor& hyper_in, int64_t h,
+                                          int64_t w) const {
+  // The reference upscales a [n, C, h, w] map with ConvTranspose2d, LayerNorm2d, GELU, ConvTranspose2d,
+  // GELU and takes the dot product with each mask token's hypernetwork output. The same arithmetic
+  // on channels-last rows in block order (i, j, a1, b1, a2, b2) needs no permuted copy of the large
+  // activations, and the channel LayerNorm becomes a plain last-dimension layer_norm; only the
+  // 4-channel result is reordered to raster pixels.
+  const int64_t n = tokens.size(0), t = hyper_in.size(1);
+  at::Tensor x = upscale_rows(tokens, up0);                                          // [n, 4hw, C/4]
+  x = at::gelu(at::layer_norm(x, {x.size(2)}, up1.weight, up1.bias, 1e-6));
+  x = at::gelu(upscale_rows(x, up3));                                                // [n, 16hw, C/8]
+  const at::Tensor rows = at::matmul(x, hyper_in.transpose(1, 2));                   // [n, 16hw, t]
+  return rows.view({n, h, w, 2, 2, 2, 2, t}).permute({0, 7, 1, 3, 5, 2, 4, 6}).reshape({n, t, 4 * h, 4 * w});
 }
 
 }  // namespace voxseg::models::detail

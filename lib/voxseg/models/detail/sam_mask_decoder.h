@@ -21,6 +21,8 @@ struct SamMaskDecoder {
   /// all 4 masks [N,4,4h,4w] and IoU predictions [N,4].
   std::pair<at::Tensor, at::Tensor> operator()(const at::Tensor& embedding, const at::Tensor& dense_pe,
                                                const at::Tensor& sparse, const at::Tensor& dense) const;
+  /// Upscaled image tokens [N, h*w, C] dotted with the hypernetwork outputs [N, 4, C/8] -> [N, 4, 4h, 4w].
+  at::Tensor upscaled_masks(const at::Tensor& tokens, const at::Tensor& hyper_in, int64_t h, int64_t w) const;
 
   SamTwoWayTransformer transformer;
   at::Tensor iou_token, mask_tokens;
