@@ -8,8 +8,7 @@ so that model.state_dict() has the official checkpoint keys. Random weights; wri
   <out>/io.pth        a dict of inputs and per-module reference outputs (unless --weights-only)
   <out>/keys.txt      "name [shape]" per parameter
 
-usage: make_sam_fixture.py OUT [--preset vit_b|tiny] [--embed E --depth D --heads H --window W
-                               --globals 1,3 --image-size S] [--seed N] [--weights-only]
+usage: make_sam_fixture.py OUT [--preset vit_b|tiny|small_encoder] [--seed N] [--weights-only]
                                [--training-checkpoint]   (MedSAM's {model, optimizer, epoch} with "module.")
 """
 import argparse
@@ -320,6 +319,9 @@ class Sam(nn.Module):
 PRESETS = {
     "vit_b": dict(embed=768, depth=12, heads=12, window=14, globals=[2, 5, 8, 11], image_size=1024),
     "tiny": dict(embed=64, depth=4, heads=2, window=14, globals=[1, 3], image_size=256),
+    # full-size 1024 input, prompt encoder and mask decoder behind a 2-block encoder: bench/refine_bench
+    # measures warm-cache decoding with it (the decoder's cost does not depend on the encoder's size)
+    "small_encoder": dict(embed=64, depth=2, heads=2, window=14, globals=[1], image_size=1024),
 }
 
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
@@ -151,20 +152,29 @@ EngineResult run_engine(const at::Tensor& image8, const PromptSet& prompts, Prom
       const SliceFrame& frame = frames[i - start];
       const at::Tensor embedding = embeddings[i - start].unsqueeze(0);
       at::Tensor label_logits = torch::full({int64_t(channel.size()), frame.height, frame.width}, kOutsideLogit);
+      // Every prompt of the slice is fixed before any is decoded (propagation looks only at the
+      // previous slice), so prompts of one shape (point count, box or not, multimask) are decoded
+      // as one batch: the decoder then computes the image tokens' first projections once.
+      struct Pending {
+        size_t index;
+        std::optional<Box> box;
+        at::Tensor points, labels, box_t;
+        bool multimask = false;
+      };
+      std::vector<Pending> pending;
       for (const size_t index : by_slice[s]) {
         const SlicePrompt& p = prompts.prompts[index];
-        std::optional<Box> box = p.box;
-        if (options.propagate && p.group >= 0 && box) {
+        Pending q{index, p.box, {}, {}, {}, false};
+        if (options.propagate && p.group >= 0 && q.box) {
           const auto it = last_mask.find(p.group);
           if (it != last_mask.end() && it->second.first == s - 1 && it->second.second) {
             const Box& m = *it->second.second;
             const double g = double(options.margin);
-            const Box t{std::max(box->x0, m.x0 - g), std::max(box->y0, m.y0 - g), std::min(box->x1, m.x1 + g),
-                        std::min(box->y1, m.y1 + g)};
-            if (t.x1 >= t.x0 && t.y1 >= t.y0) box = t;
+            const Box t{std::max(q.box->x0, m.x0 - g), std::max(q.box->y0, m.y0 - g), std::min(q.box->x1, m.x1 + g),
+                        std::min(q.box->y1, m.y1 + g)};
+            if (t.x1 >= t.x0 && t.y1 >= t.y0) q.box = t;
           }
         }
-        at::Tensor points, labels, box_t;
         if (!p.points.empty()) {
           std::vector<float> xy, lab;
           for (const auto& pt : p.points) {
@@ -173,36 +183,60 @@ EngineResult run_engine(const at::Tensor& image8, const PromptSet& prompts, Prom
             xy.push_back(float(m[1]));
             lab.push_back(pt.positive ? 1.0f : 0.0f);
           }
-          points = torch::tensor(xy).view({1, int64_t(p.points.size()), 2});
-          labels = torch::tensor(lab).view({1, int64_t(p.points.size())});
+          q.points = torch::tensor(xy).view({1, int64_t(p.points.size()), 2});
+          q.labels = torch::tensor(lab).view({1, int64_t(p.points.size())});
         }
-        if (box) {
-          const auto a = to_model_point(box->x0, box->y0, frame), b = to_model_point(box->x1, box->y1, frame);
-          box_t = torch::tensor({float(a[0]), float(a[1]), float(b[0]), float(b[1])}).view({1, 4});
+        if (q.box) {
+          const auto a = to_model_point(q.box->x0, q.box->y0, frame), b = to_model_point(q.box->x1, q.box->y1, frame);
+          q.box_t = torch::tensor({float(a[0]), float(a[1]), float(b[0]), float(b[1])}).view({1, 4});
         }
-        const bool multimask = options.multimask == Multimask::On ||
-                               (options.multimask == Multimask::Auto && !box && p.points.size() == 1);
-        const auto t0 = std::chrono::steady_clock::now();
-        const PromptNetwork::Decoded d = network.decode(embedding, points, labels, box_t, multimask);
-        const int64_t k = multimask ? d.iou.argmax().item<int64_t>() : 0;
+        q.multimask = options.multimask == Multimask::On ||
+                      (options.multimask == Multimask::Auto && !q.box && p.points.size() == 1);
+        pending.push_back(std::move(q));
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      std::map<std::tuple<int64_t, bool, bool>, std::vector<size_t>> shapes;
+      for (size_t j = 0; j < pending.size(); ++j) {
+        const Pending& q = pending[j];
+        shapes[{q.points.defined() ? q.points.size(1) : 0, q.box_t.defined(), q.multimask}].push_back(j);
+      }
+      std::vector<PromptNetwork::Decoded> decoded_masks(pending.size());
+      for (const auto& [shape, members] : shapes) {
+        const auto batch_of = [&](at::Tensor Pending::*field) {
+          if (!(pending[members[0]].*field).defined()) return at::Tensor();
+          std::vector<at::Tensor> parts;
+          for (const size_t j : members) parts.push_back(pending[j].*field);
+          return torch::cat(parts, 0);
+        };
+        const PromptNetwork::Decoded d = network.decode(embedding, batch_of(&Pending::points),
+                                                        batch_of(&Pending::labels), batch_of(&Pending::box_t),
+                                                        std::get<2>(shape));
+        for (size_t m = 0; m < members.size(); ++m)
+          decoded_masks[members[m]] = {d.low_res_logits[int64_t(m)], d.iou[int64_t(m)]};
+      }
+      for (size_t j = 0; j < pending.size(); ++j) {
+        const Pending& q = pending[j];
+        const SlicePrompt& p = prompts.prompts[q.index];
+        const PromptNetwork::Decoded& d = decoded_masks[j];
+        const int64_t k = q.multimask ? d.iou.argmax().item<int64_t>() : 0;
         at::Tensor logits = upscale_logits(d.low_res_logits.slice(0, k, k + 1), options.preset, frame)[0].clone();
-        decode_s += seconds_since(t0);
         ++decoded;
-        if (box) clip_to_box(logits, *box);
+        if (q.box) clip_to_box(logits, *q.box);
         const int64_t c = channel[p.label];
         label_logits[c] = torch::maximum(label_logits[c], logits);
         if (p.group >= 0) last_mask[p.group] = {s, mask_box(logits > 0)};
         Json r = Json::object();
         r["slice"] = s;
         r["label"] = p.label;
-        if (box) r["box"] = box_json(*box);
+        if (q.box) r["box"] = box_json(*q.box);
         r["points"] = int64_t(p.points.size());
-        r["multimask"] = multimask;
+        r["multimask"] = q.multimask;
         r["mask_index"] = k;
         r["iou"] = double(d.iou[k].item<float>());
         r["pixels"] = (logits > 0).sum().item<int64_t>();
         prompt_reports.push_back(std::move(r));
       }
+      decode_s += seconds_since(t0);
       const at::Tensor init_slice = initial.defined() ? result.labels.select(dim, s) : at::Tensor();
       const at::Tensor merged = merge_slice(label_logits, result.label_values, init_slice, options.mode);
       result.labels.select(dim, s).copy_(merged);

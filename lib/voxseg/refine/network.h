@@ -18,9 +18,9 @@ class PromptNetwork {
   virtual std::string identity() const = 0;
   /// [B,3,S,S] float32 preprocessed -> embeddings [B,C,S/16,S/16] float32.
   virtual at::Tensor encode(const at::Tensor& images) = 0;
-  /// One prompt on one embedding [1,C,h,w]. points [1,P,2] xy and labels [1,P] (undefined when
-  /// none), box [1,4] xyxy (undefined when none), in the S x S frame. Returns low-res logits
-  /// [K,S/4,S/4] float32 and predicted IoU [K] (K = 3 with multimask, else 1).
+  /// N prompts of one shape on one embedding [1,C,h,w]: points [N,P,2] xy and labels [N,P]
+  /// (undefined when none), boxes [N,4] xyxy (undefined when none), in the S x S frame. Returns
+  /// low-res logits [N,K,S/4,S/4] float32 and predicted IoU [N,K] (K = 3 with multimask, else 1).
   struct Decoded {
     at::Tensor low_res_logits, iou;
   };

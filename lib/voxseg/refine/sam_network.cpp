@@ -23,7 +23,7 @@ class SamNetwork : public PromptNetwork {
     prompts.point_labels = point_labels;
     prompts.boxes = box;
     const auto d = model_.decode(embedding, prompts, multimask);
-    return {d.low_res_logits[0], d.iou[0]};
+    return {d.low_res_logits, d.iou};
   }
 
  private:

@@ -25,13 +25,15 @@ class FakeNetwork : public PromptNetwork {
   }
   Decoded decode(const at::Tensor& embedding, const at::Tensor& points, const at::Tensor& labels,
                  const at::Tensor& box, bool multimask) override {
-    ++decoded;
-    last_box = box;
-    boxes.push_back(box);
+    const int64_t n = box.defined() ? box.size(0) : points.size(0);
+    decoded += n;
+    for (int64_t i = 0; i < n; ++i) boxes.push_back(box.defined() ? box.slice(0, i, i + 1) : at::Tensor());
+    last_box = boxes.back();
     const int64_t k = multimask ? 3 : 1;
-    at::Tensor logits = torch::full({k, 16, 16}, value_);
-    if (region) logits.fill_(-value_).slice(1, 4, 8).slice(2, 4, 8).fill_(value_);  // low-res rows/cols 4..7
-    return {logits, multimask ? torch::tensor({0.1f, 0.9f, 0.5f}) : torch::tensor({0.7f})};
+    at::Tensor logits = torch::full({n, k, 16, 16}, value_);
+    if (region) logits.fill_(-value_).slice(2, 4, 8).slice(3, 4, 8).fill_(value_);  // low-res rows/cols 4..7
+    const at::Tensor iou = multimask ? torch::tensor({0.1f, 0.9f, 0.5f}) : torch::tensor({0.7f});
+    return {logits, iou.unsqueeze(0).expand({n, k}).contiguous()};
   }
   int64_t encoded = 0, decoded = 0;
   bool region = false;  ///< masks only in a fixed square instead of everywhere
