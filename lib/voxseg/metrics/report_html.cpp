@@ -166,8 +166,8 @@ std::string cases_section(const std::vector<CaseResult>& results, bool instances
 
 // The legend says what each colour is before any picture: contours, context box, label colours.
 std::string qc_legend(const std::vector<CaseResult>& results) {
-  std::string h = "<div id=\"qc-legend\" class=\"legend\"><p><b>Legend</b>: each label's slices through its centre "
-                  "(axial, coronal, sagittal), cropped around it, each next to the whole slice it was cut from.</p>\n<p>"
+  std::string h = "<div id=\"qc-legend\" class=\"legend\"><p><b>Legend</b>: each label's slices through its largest "
+                  "cross-section (axial, coronal, sagittal), cropped around it, each next to the whole slice it was cut from.</p>\n<p>"
                   "<b>Contours</b>:" + swatch(kReferenceColour) + "reference" + swatch(kPredictionColour) + "prediction" +
                   swatch(kBothColour) + "both (reference and prediction coincide)</p>\n<p><b>Whole slice</b>:" +
                   swatch(kCropBoxColour) + "crop box; the label filled in its colour:";

@@ -122,6 +122,33 @@ std::string context_png(const Voxels& v, const Grid& g, const DisplayWindow& w, 
   return encode_png_rgb(rgb, g.W, g.H);
 }
 
+// Per axis, the slice through the region's box holding most of its voxels (reference or
+// prediction), ties to the box's centre: a slice through the middle of two lesions shows neither.
+std::array<int64_t, 3> largest_sections(const Voxels& v, const std::vector<int32_t>& values,
+                                        const std::array<int64_t, 3>& lo, const std::array<int64_t, 3>& hi) {
+  std::array<std::vector<int64_t>, 3> count;
+  for (size_t a = 0; a < 3; ++a) count[a].assign(size_t(hi[a] - lo[a] + 1), 0);
+  auto in = [&](int32_t x) { return std::find(values.begin(), values.end(), x) != values.end(); };
+  for (int64_t z = lo[0]; z <= hi[0]; ++z)
+    for (int64_t y = lo[1]; y <= hi[1]; ++y)
+      for (int64_t x = lo[2]; x <= hi[2]; ++x) {
+        const int64_t i = (z * v.n[1] + y) * v.n[2] + x;
+        if (!in(v.ref[i]) && !in(v.pred[i])) continue;
+        ++count[0][size_t(z - lo[0])], ++count[1][size_t(y - lo[1])], ++count[2][size_t(x - lo[2])];
+      }
+  std::array<int64_t, 3> best{};
+  for (size_t a = 0; a < 3; ++a) {
+    const int64_t mid = (hi[a] - lo[a]) / 2;
+    int64_t k_best = mid;
+    for (int64_t k = 0; k < int64_t(count[a].size()); ++k) {
+      const int64_t n = count[a][size_t(k)], n_best = count[a][size_t(k_best)];
+      if (n > n_best || (n == n_best && std::abs(k - mid) < std::abs(k_best - mid))) k_best = k;
+    }
+    best[a] = lo[a] + k_best;
+  }
+  return best;
+}
+
 }  // namespace
 
 Rgb default_label_colour(int64_t value) {
@@ -150,13 +177,13 @@ std::vector<QcPanel> render_qc_panels(const Volume* image, const DisplayWindow& 
     const auto& s = scores[k];
     if (s.bbox_hi[0] < s.bbox_lo[0]) continue;
     const std::vector<int32_t> values(regions[k].values.begin(), regions[k].values.end());
-    std::array<int64_t, 3> lo{}, hi{}, c{};
-    for (size_t a = 0; a < 3; ++a) {  // the region's box with a margin of half its size, at least 8 voxels
+    std::array<int64_t, 3> lo{}, hi{};
+    for (size_t a = 0; a < 3; ++a) {  // the crop: the region's box with a margin of half its size, at least 8 voxels
       const int64_t margin = std::max<int64_t>((s.bbox_hi[a] - s.bbox_lo[a] + 1) / 2, 8);
       lo[a] = std::max<int64_t>(0, s.bbox_lo[a] - margin);
       hi[a] = std::min<int64_t>(v.n[a] - 1, s.bbox_hi[a] + margin);
-      c[a] = (s.bbox_lo[a] + s.bbox_hi[a]) / 2;
     }
+    const std::array<int64_t, 3> c = largest_sections(v, values, s.bbox_lo, s.bbox_hi);
     const auto it = colours.find(s.name);
     const Rgb colour = it != colours.end() ? it->second : default_label_colour(values.empty() ? 0 : values.front());
     QcPanel panel;

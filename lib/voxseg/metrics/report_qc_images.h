@@ -19,8 +19,8 @@ inline constexpr Rgb kCropBoxColour{0, 200, 255};     ///< cyan: the crop's box 
 /// A colour per label value for labels the table gives none (a fixed palette by value).
 Rgb default_label_colour(int64_t value);
 
-/// QC pictures per scored region: slices through the centre of the region's bounding box, cropped
-/// around it, with reference and prediction contours over the image (black when image is null),
+/// QC pictures per scored region: slices through the region's largest cross-section (per axis, the
+/// slice of its bounding box with most of its voxels), cropped around the box, with reference and prediction contours over the image (black when image is null),
 /// all in the one `window`; and per view a small whole-slice context picture with the region
 /// filled in its colour (`colours` by region name) and the crop's box drawn.
 std::vector<QcPanel> render_qc_panels(const Volume* image, const DisplayWindow& window, const Volume& pred,

@@ -1,7 +1,7 @@
 # The report's pictures as a radiologist reads them: one window per image (CT phantom: abdomen 40/400 from its label
 # table; MR phantom without a table: percentiles; --report-window lung), a legend of the contour colours, a bar per
 # label for one case with round [0, 1] ticks; then headless Chromium renders it: legend and window in the DOM, the QC
-# crops neither blown out nor blank, the contours visible on the screenshot.
+# crops neither blown out nor blank and each through its label, the contours visible on the screenshot.
 source "$(dirname "$0")/../lib.sh"
 cd "$WORK"
 [ -f "$FIXTURES/ct/labels.nii.gz" ] && [ -f "$FIXTURES/mr/image.nii.gz" ] || skip "phantom fixtures not built (voxseg-phantom missing)"
@@ -56,6 +56,7 @@ for m in re.finditer(r'<img class="qc" alt="([^"]*)" src="data:image/png;base64,
     assert white < 0.3, f"{m.group(1)}: {white:.0%} white (blown out)"
     spread = grey[int(0.95 * (len(grey) - 1))] - grey[int(0.05 * (len(grey) - 1))]
     assert spread >= 20, f"{m.group(1)}: flat grey ({spread})"
+    assert (30, 210, 30) in px or (240, 210, 30) in px, f"{m.group(1)}: the slice misses the label (no contour)"
 shot = Image.open("shot.png").convert("RGB")
 assert shot.size == (1400, 7000), shot.size
 colours = shot.getcolors(1 << 24)
