@@ -39,8 +39,9 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--csv", a.out.csv, "CSV, one row per case x label");
   app.add_option("--output-json", a.out.json, "JSON with cases, summary, conventions and provenance");
   app.add_option("--report", a.out.report_dir, "folder for a self-contained HTML report (index.html)");
-  app.add_option("--report-window", a.eval.report_window, "QC pictures' window: auto (CT: abdomen 40/400, else "
-                 "0.5-99.5 percentiles), abdomen, lung, bone, brain, LEVEL,WIDTH or percentile");
+  app.add_option("--report-window", a.eval.report_window,
+                 "QC pictures' window: auto (CT: abdomen 40/400, else 0.5-99.5 percentiles), abdomen, lung, bone, "
+                 "brain, LEVEL,WIDTH or percentile");
   app.add_option("--max-labels", a.eval.max_labels, "refuse label maps with more distinct values (intensity images; "
                  "default 1000, unchecked with --instances)")->check(CLI::NonNegativeNumber);
   voxseg::cli::add_case_list_options(app, a.cases, false);

@@ -35,8 +35,10 @@ std::string DisplayWindow::caption() const {
 
 void check_report_window(const std::string& spec) {
   if (spec == "auto" || spec == "percentile" || parse_intensity_window(spec)) return;
-  fail(ExitCode::Usage, "--report-window '{}': expected auto, abdomen, lung, bone, brain, LEVEL,WIDTH (width > 0) or "
-       "percentile", spec);
+  fail(ExitCode::Usage,
+       "--report-window '{}': expected auto, abdomen, lung, bone, brain, LEVEL,WIDTH (width > 0) or "
+       "percentile",
+       spec);
 }
 
 bool looks_like_ct(const float* values, size_t n) {

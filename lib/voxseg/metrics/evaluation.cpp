@@ -238,8 +238,9 @@ CaseResult evaluate_case(const EvalCase& c, const EvalOptions& o, Progress progr
     if (!c.image.empty()) {
       image = io::read_volume(c.image, {}, &info);
       if (!same_geometry(image->geometry, ref.geometry) || image->has_channels()) {
-        log::warn("{}: image '{}' is not on the reference grid ({}); QC pictures without image", c.name, c.image,
-                  image->has_channels() ? "it has channels" : describe_geometry_difference(image->geometry, ref.geometry));
+        log::warn(
+            "{}: image '{}' is not on the reference grid ({}); QC pictures without image", c.name, c.image,
+            image->has_channels() ? "it has channels" : describe_geometry_difference(image->geometry, ref.geometry));
         image.reset();
       }
     }

@@ -39,8 +39,8 @@ struct EvalOptions {
   std::vector<Region> regions;       ///< merged regions, scored after `labels`
   std::map<int64_t, std::string> names;  ///< label table
   std::map<int64_t, std::array<uint8_t, 3>> colours;  ///< label colours (table), for the report
-  std::string modality;              ///< "CT", "MR", ... from the label table ("" unknown)
-  std::string report_window = "auto";  ///< QC window: auto, a preset, LEVEL,WIDTH, percentile
+  std::string modality;                               ///< "CT", "MR", ... from the label table ("" unknown)
+  std::string report_window = "auto";                 ///< QC window: auto, a preset, LEVEL,WIDTH, percentile
   bool instances = false;            ///< label values are instance ids
   bool resample_pred = false;        ///< nearest-neighbour onto the reference grid instead of failing
   bool qc_images = false;            ///< render QC pictures for the report
@@ -67,8 +67,8 @@ struct CaseResult {
   std::optional<InstanceScores> instances;
   bool resampled = false;
   std::vector<QcPanel> qc;
-  std::optional<DisplayWindow> qc_window;                     ///< the QC pictures' window (with an image)
-  std::map<std::string, std::array<uint8_t, 3>> colours;     ///< display colour per region name
+  std::optional<DisplayWindow> qc_window;                 ///< the QC pictures' window (with an image)
+  std::map<std::string, std::array<uint8_t, 3>> colours;  ///< display colour per region name
   std::vector<LesionScores> lesions;  ///< one per lesion label (--lesions)
 };
 

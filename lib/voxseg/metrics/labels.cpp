@@ -76,7 +76,8 @@ std::string modality_hint(const Json& doc) {
   if (const Json* ch = doc.find("channels"); ch && ch->is_array() && ch->size() > 0 && ch->as_array()[0].is_object()) {
     const Json& c = ch->as_array()[0];
     if (const Json* n = c.find("normalization"); n && n->is_object())
-      if (const Json* scheme = n->find("scheme"); scheme && scheme->is_string() && scheme->as_string() == "ct") return "CT";
+      if (const Json* scheme = n->find("scheme"); scheme && scheme->is_string() && scheme->as_string() == "ct")
+        return "CT";
     if (const Json* name = c.find("name"); name && name->is_string()) return modality_of(name->as_string());
   }
   for (const char* key : {"channel_names", "modality"})

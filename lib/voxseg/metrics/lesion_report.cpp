@@ -105,11 +105,12 @@ std::string lesion_report_html(const std::vector<CaseResult>& results) {
   std::vector<std::string> order;
   for (const auto& r : results)
     for (const auto& s : r.lesions) {
-      h += fmt::format("<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                       "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                       xml_escape(r.input.name), xml_escape(s.name), s.n_ref, s.n_pred, s.tp, s.fp, s.fn, fmt_opt(s.sensitivity),
-                       fmt_opt(s.precision), fmt_opt(s.f1), fmt_opt(s.lesion_dice), fmt_opt(s.lesion_hd95),
-                       detail::plain_number(s.fp_volume_ml), detail::plain_number(s.fn_volume_ml));
+      h += fmt::format(
+          "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+          "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+          xml_escape(r.input.name), xml_escape(s.name), s.n_ref, s.n_pred, s.tp, s.fp, s.fn, fmt_opt(s.sensitivity),
+          fmt_opt(s.precision), fmt_opt(s.f1), fmt_opt(s.lesion_dice), fmt_opt(s.lesion_hd95),
+          detail::plain_number(s.fp_volume_ml), detail::plain_number(s.fn_volume_ml));
       if (!pts.count(s.name)) order.push_back(s.name);
       auto& p = pts[s.name];
       for (const auto& l : s.lesions)

@@ -23,10 +23,13 @@ const char* kStyle =
     "td.name{text-align:left}.flag{color:#c53030}figure{display:inline-block;margin:6px;vertical-align:top}"
     ".qc-row{margin:8px 0}.qc-view{margin:0 10px 0 0}.qc-view img{border:1px solid #a0aec0;image-rendering:pixelated;"
     "vertical-align:top;margin-right:3px}figcaption{font-size:11px;color:#4a5568}.qc-window{font-size:13px}"
-    ".swatch{display:inline-block;width:12px;height:12px;border:1px solid #4a5568;vertical-align:middle;margin:0 4px 0 10px}"
+    ".swatch{display:inline-block;width:12px;height:12px;border:1px solid #4a5568;vertical-align:middle;margin:0 4px 0 "
+    "10px}"
     "dt{font-weight:bold}dd{margin:0 0 6px 16px}.legend{font-size:13px}</style>\n";
 
-std::string swatch(const Rgb& c) { return fmt::format("<span class=\"swatch\" style=\"background:{}\"></span>", css_colour(c)); }
+std::string swatch(const Rgb& c) {
+  return fmt::format("<span class=\"swatch\" style=\"background:{}\"></span>", css_colour(c));
+}
 
 // Display colour of a region: the case's (label table or palette), else the palette by its first value.
 Rgb region_colour(const CaseResult& r, const RegionScores& s) {
@@ -43,14 +46,17 @@ std::string mean_std(const Json& st) {
 }
 
 std::string summary_section(const Json& summary, bool instances) {
-  std::string h = "<section id=\"summary\"><h2>Summary</h2>\n<table id=\"summary-table\"><tr><th>label</th><th>cases</th>";
+  std::string h =
+      "<section id=\"summary\"><h2>Summary</h2>\n<table id=\"summary-table\"><tr><th>label</th><th>cases</th>";
   if (instances) {
-    h += "<th>metric</th><th>mean &plusmn; std</th><th>median</th><th>IQR</th><th>min</th><th>max</th><th>null</th></tr>\n";
+    h += "<th>metric</th><th>mean &plusmn; "
+         "std</th><th>median</th><th>IQR</th><th>min</th><th>max</th><th>null</th></tr>\n";
     for (const auto& [m, st] : summary.find("metrics")->as_object())
-      h += fmt::format("<tr><td class=\"name\">instances</td><td>{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td>"
-                       "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                       st.find("n")->as_int() + st.find("n_null")->as_int(), m, mean_std(st), num(st.find("median")),
-                       num(st.find("iqr")), num(st.find("min")), num(st.find("max")), st.find("n_null")->as_int());
+      h += fmt::format(
+          "<tr><td class=\"name\">instances</td><td>{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td>"
+          "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+          st.find("n")->as_int() + st.find("n_null")->as_int(), m, mean_std(st), num(st.find("median")),
+          num(st.find("iqr")), num(st.find("min")), num(st.find("max")), st.find("n_null")->as_int());
     return h + "</table>\n</section>\n";
   }
   std::vector<std::string> shown;
@@ -64,9 +70,10 @@ std::string summary_section(const Json& summary, bool instances) {
     return (n > 0 ? std::string("<td class=\"flag\">") : std::string("<td>")) + std::to_string(n) + "</td>";
   };
   for (const Json& l : labels) {
-    h += fmt::format("<tr><td class=\"name\">{}</td><td>{}</td>{}{}<td>{}</td>", xml_escape(l.find("label")->as_string()),
-                     l.find("cases")->as_int(), flag_cell(l.find("missing")->as_int()),
-                     flag_cell(l.find("spurious")->as_int()), l.find("absent")->as_int());
+    h += fmt::format("<tr><td class=\"name\">{}</td><td>{}</td>{}{}<td>{}</td>",
+                     xml_escape(l.find("label")->as_string()), l.find("cases")->as_int(),
+                     flag_cell(l.find("missing")->as_int()), flag_cell(l.find("spurious")->as_int()),
+                     l.find("absent")->as_int());
     for (const auto& m : shown) h += "<td>" + mean_std(*l.find("metrics")->find(m)) + "</td>";
     h += "</tr>\n";
   }
@@ -75,11 +82,12 @@ std::string summary_section(const Json& summary, bool instances) {
        "<th>null</th></tr>\n";
   for (const Json& l : labels)
     for (const auto& [m, st] : l.find("metrics")->as_object())
-      h += fmt::format("<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                       "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                       xml_escape(l.find("label")->as_string()), m, num(st.find("mean")), num(st.find("std")),
-                       num(st.find("median")), num(st.find("iqr")), num(st.find("min")), num(st.find("max")),
-                       st.find("n")->as_int(), st.find("n_null")->as_int());
+      h += fmt::format(
+          "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td>"
+          "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+          xml_escape(l.find("label")->as_string()), m, num(st.find("mean")), num(st.find("std")),
+          num(st.find("median")), num(st.find("iqr")), num(st.find("min")), num(st.find("max")), st.find("n")->as_int(),
+          st.find("n_null")->as_int());
   return h + "</table></details>\n</section>\n";
 }
 
@@ -143,9 +151,10 @@ std::string cases_section(const std::vector<CaseResult>& results, bool instances
     for (const auto& r : results) {
       const auto& s = *r.instances;
       const Json f1 = opt_json(s.f1), pq = opt_json(s.pq);
-      h += fmt::format("<tr><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                       "<td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                       xml_escape(r.input.name), s.n_pred, s.n_ref, s.tp, s.fp, s.fn, num(&f1), num(&pq), s.split, s.merged);
+      h += fmt::format(
+          "<tr><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+          "<td>{}</td><td>{}</td><td>{}</td></tr>\n",
+          xml_escape(r.input.name), s.n_pred, s.n_ref, s.tp, s.fp, s.fn, num(&f1), num(&pq), s.split, s.merged);
     }
     return h + "</table>\n</section>\n";
   }
@@ -166,11 +175,14 @@ std::string cases_section(const std::vector<CaseResult>& results, bool instances
 
 // The legend says what each colour is before any picture: contours, context box, label colours.
 std::string qc_legend(const std::vector<CaseResult>& results) {
-  std::string h = "<div id=\"qc-legend\" class=\"legend\"><p><b>Legend</b>: each label's slices through its largest "
-                  "cross-section (axial, coronal, sagittal), cropped around it, each next to the whole slice it was cut from.</p>\n<p>"
-                  "<b>Contours</b>:" + swatch(kReferenceColour) + "reference" + swatch(kPredictionColour) + "prediction" +
-                  swatch(kBothColour) + "both (reference and prediction coincide)</p>\n<p><b>Whole slice</b>:" +
-                  swatch(kCropBoxColour) + "crop box; the label filled in its colour:";
+  std::string h =
+      "<div id=\"qc-legend\" class=\"legend\"><p><b>Legend</b>: each label's slices through its largest "
+      "cross-section (axial, coronal, sagittal), cropped around it, each next to the whole slice it was cut "
+      "from.</p>\n<p>"
+      "<b>Contours</b>:" +
+      swatch(kReferenceColour) + "reference" + swatch(kPredictionColour) + "prediction" + swatch(kBothColour) +
+      "both (reference and prediction coincide)</p>\n<p><b>Whole slice</b>:" + swatch(kCropBoxColour) +
+      "crop box; the label filled in its colour:";
   std::vector<std::string> seen;
   for (const auto& r : results)
     for (const auto& s : r.regions) {
@@ -192,12 +204,13 @@ std::string qc_section(const std::vector<CaseResult>& results) {
     h += fmt::format("<div class=\"qc-case\"><h3>{}</h3>\n", xml_escape(r.input.name));
     std::string window_attr;
     if (r.qc_window) {
-      window_attr = fmt::format(" data-window-level=\"{:g}\" data-window-width=\"{:g}\"", r.qc_window->level,
-                                r.qc_window->width);
+      window_attr =
+          fmt::format(" data-window-level=\"{:g}\" data-window-width=\"{:g}\"", r.qc_window->level, r.qc_window->width);
       h += fmt::format("<p class=\"qc-window\"{}>one intensity window for every picture of this case: {}</p>\n",
                        window_attr, xml_escape(r.qc_window->caption()));
     } else {
-      h += "<p class=\"qc-window\">no image (--image): the masks on black, reference dim green, prediction dim red</p>\n";
+      h += "<p class=\"qc-window\">no image (--image): the masks on black, reference dim green, prediction dim "
+           "red</p>\n";
     }
     for (const auto& p : r.qc) {
       Rgb colour = default_label_colour(0);
@@ -208,9 +221,10 @@ std::string qc_section(const std::vector<CaseResult>& results) {
         if (p.png[v].empty()) continue;
         h += fmt::format("<figure class=\"qc-view\"{}><figcaption>{}</figcaption>", window_attr, kViews[v]);
         if (!p.context[v].empty())
-          h += fmt::format("<img class=\"qc-context\" alt=\"{0} {1} {2} whole slice\" title=\"whole {2} slice, crop box "
-                           "in cyan\" src=\"data:image/png;base64,{3}\">",
-                           xml_escape(r.input.name), xml_escape(p.region), kViews[v], base64_encode(p.context[v]));
+          h += fmt::format(
+              "<img class=\"qc-context\" alt=\"{0} {1} {2} whole slice\" title=\"whole {2} slice, crop box "
+              "in cyan\" src=\"data:image/png;base64,{3}\">",
+              xml_escape(r.input.name), xml_escape(p.region), kViews[v], base64_encode(p.context[v]));
         h += fmt::format("<img class=\"qc\" alt=\"{} {} {}\" src=\"data:image/png;base64,{}\"></figure>",
                          xml_escape(r.input.name), xml_escape(p.region), kViews[v], base64_encode(p.png[v]));
       }
@@ -225,7 +239,8 @@ std::string qc_section(const std::vector<CaseResult>& results) {
 
 std::string html_report(const std::vector<CaseResult>& results, const Json& summary, const Json& conventions,
                         const Json& provenance, const Json& failures) {
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>voxseg eval report</title>\n";
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>voxseg eval report</title>\n";
   h += kStyle;
   h += "</head>\n<body>\n<h1>voxseg eval report</h1>\n<p id=\"provenance\">";
   for (const auto& [k, v] : provenance.as_object())

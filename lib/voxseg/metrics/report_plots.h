@@ -36,7 +36,8 @@ using Rgb = std::array<uint8_t, 3>;
 std::string css_colour(const Rgb& c);
 
 /// Box/strip plot of one metric: one box per group (name, values) over metric_axis, as inline SVG.
-std::string svg_box_plot(const std::string& title, const std::vector<std::pair<std::string, std::vector<double>>>& groups,
+std::string svg_box_plot(const std::string& title,
+                         const std::vector<std::pair<std::string, std::vector<double>>>& groups,
                          const std::string& metric = "");
 
 /// One bar per label (one case): value (null drawn as "n/a") over metric_axis, in the label's colour.

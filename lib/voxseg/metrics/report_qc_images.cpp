@@ -64,7 +64,9 @@ uint8_t grey(const DisplayWindow& w, float value) {
   return uint8_t(std::lround(t * 255.0));
 }
 
-void put(std::vector<uint8_t>& rgb, size_t i, const Rgb& c) { std::copy(c.begin(), c.end(), rgb.begin() + std::ptrdiff_t(i * 3)); }
+void put(std::vector<uint8_t>& rgb, size_t i, const Rgb& c) {
+  std::copy(c.begin(), c.end(), rgb.begin() + std::ptrdiff_t(i * 3));
+}
 
 // The crop: image in the window, reference and prediction contours (pixels of a mask with a
 // 4-neighbour outside it).
@@ -76,8 +78,8 @@ std::string crop_png(const Voxels& v, const Grid& g, const DisplayWindow& w, con
   auto edge = [&](const std::vector<uint8_t>& m, int y, int x) {
     const size_t i = size_t(y) * size_t(g.W) + size_t(x);
     if (!m[i]) return false;
-    return y == 0 || x == 0 || y == g.H - 1 || x == g.W - 1 || !m[i - size_t(g.W)] || !m[i + size_t(g.W)] || !m[i - 1] ||
-           !m[i + 1];
+    return y == 0 || x == 0 || y == g.H - 1 || x == g.W - 1 || !m[i - size_t(g.W)] || !m[i + size_t(g.W)] ||
+           !m[i - 1] || !m[i + 1];
   };
   for (int y = 0; y < g.H; ++y)
     for (int x = 0; x < g.W; ++x) {
@@ -153,20 +155,23 @@ std::array<int64_t, 3> largest_sections(const Voxels& v, const std::vector<int32
 
 Rgb default_label_colour(int64_t value) {
   // Distinct, saturated hues that are neither the contours' green/red/yellow nor the box's cyan.
-  static const Rgb kPalette[] = {{230, 130, 40},  {150, 90, 200}, {60, 120, 220}, {200, 80, 150},
-                                 {140, 100, 60},  {90, 170, 120}, {220, 120, 180}, {120, 120, 240}};
+  static const Rgb kPalette[] = {{230, 130, 40}, {150, 90, 200}, {60, 120, 220},  {200, 80, 150},
+                                 {140, 100, 60}, {90, 170, 120}, {220, 120, 180}, {120, 120, 240}};
   const size_t n = sizeof(kPalette) / sizeof(kPalette[0]);
   return kPalette[size_t((value % int64_t(n) + int64_t(n)) % int64_t(n))];
 }
 
 std::vector<QcPanel> render_qc_panels(const Volume* image, const DisplayWindow& window, const Volume& pred,
                                       const Volume& ref, const std::vector<Region>& regions,
-                                      const std::vector<RegionScores>& scores, const std::map<std::string, Rgb>& colours) {
+                                      const std::vector<RegionScores>& scores,
+                                      const std::map<std::string, Rgb>& colours) {
   auto zyx = [](const at::Tensor& t) { return t.dim() == 4 ? t.select(0, 0) : t; };
   const at::Tensor p = zyx(pred.data).to(at::kInt).contiguous(), r = zyx(ref.data).to(at::kInt).contiguous();
   at::Tensor im;
   if (image) im = zyx(image->data).to(at::kFloat).contiguous();
-  const Voxels v{{r.size(0), r.size(1), r.size(2)}, p.data_ptr<int32_t>(), r.data_ptr<int32_t>(),
+  const Voxels v{{r.size(0), r.size(1), r.size(2)},
+                 p.data_ptr<int32_t>(),
+                 r.data_ptr<int32_t>(),
                  image ? im.data_ptr<float>() : nullptr};
   const auto& sp = ref.geometry.spacing;  // x, y, z
   const std::array<double, 3> spacing_zyx{sp[2], sp[1], sp[0]};

@@ -20,11 +20,12 @@ inline constexpr Rgb kCropBoxColour{0, 200, 255};     ///< cyan: the crop's box 
 Rgb default_label_colour(int64_t value);
 
 /// QC pictures per scored region: slices through the region's largest cross-section (per axis, the
-/// slice of its bounding box with most of its voxels), cropped around the box, with reference and prediction contours over the image (black when image is null),
-/// all in the one `window`; and per view a small whole-slice context picture with the region
-/// filled in its colour (`colours` by region name) and the crop's box drawn.
+/// slice of its bounding box with most of its voxels), cropped around the box, with reference and prediction contours
+/// over the image (black when image is null), all in the one `window`; and per view a small whole-slice context picture
+/// with the region filled in its colour (`colours` by region name) and the crop's box drawn.
 std::vector<QcPanel> render_qc_panels(const Volume* image, const DisplayWindow& window, const Volume& pred,
                                       const Volume& ref, const std::vector<Region>& regions,
-                                      const std::vector<RegionScores>& scores, const std::map<std::string, Rgb>& colours);
+                                      const std::vector<RegionScores>& scores,
+                                      const std::map<std::string, Rgb>& colours);
 
 }  // namespace voxseg::metrics

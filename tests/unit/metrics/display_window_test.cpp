@@ -15,7 +15,8 @@ std::vector<float> ct_like() {
   std::vector<float> v;
   std::mt19937 rng(1);
   std::normal_distribution<float> noise(0, 12);
-  for (int i = 0; i < 20000; ++i) v.push_back(i < 6000 ? -1000 + noise(rng) : i < 19200 ? 50 + noise(rng) : 700 + noise(rng));
+  for (int i = 0; i < 20000; ++i)
+    v.push_back(i < 6000 ? -1000 + noise(rng) : i < 19200 ? 50 + noise(rng) : 700 + noise(rng));
   return v;
 }
 
@@ -43,8 +44,8 @@ TEST(DisplayWindow, MrGetsWholeImagePercentiles) {
   EXPECT_FALSE(vm::looks_like_ct(v.data(), v.size()));
   const auto w = vm::choose_window("auto", v.data(), v.size(), "", "");
   EXPECT_EQ(w.name, "percentile 0.5-99.5");
-  EXPECT_NEAR(w.lo(), 0, 1e-9);             // 0.5 % of the voxels are background
-  EXPECT_NEAR(w.hi(), 896, 2.0);            // 99.5 % of all voxels
+  EXPECT_NEAR(w.lo(), 0, 1e-9);   // 0.5 % of the voxels are background
+  EXPECT_NEAR(w.hi(), 896, 2.0);  // 99.5 % of all voxels
 }
 
 TEST(DisplayWindow, ModalityHintWinsOverIntensities) {
@@ -63,7 +64,8 @@ TEST(DisplayWindow, ExplicitPresetsAndLevelWidth) {
     const char* spec;
     double level, width;
   };
-  for (const Case& c : {Case{"lung", -600, 1500}, Case{"bone", 400, 1800}, Case{"brain", 40, 80}, Case{"-50,350", -50, 350}}) {
+  for (const Case& c :
+       {Case{"lung", -600, 1500}, Case{"bone", 400, 1800}, Case{"brain", 40, 80}, Case{"-50,350", -50, 350}}) {
     const auto w = vm::choose_window(c.spec, v.data(), v.size(), "MR", "label table");
     EXPECT_DOUBLE_EQ(w.level, c.level) << c.spec;
     EXPECT_DOUBLE_EQ(w.width, c.width) << c.spec;

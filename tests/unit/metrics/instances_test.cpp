@@ -84,9 +84,11 @@ TEST(Instances, PartialOverlapAboveHalfMatchesWithItsIou) {
 TEST(LabelTables, ColoursAndModalityHintForTheReport) {
   const auto model = write_temp("model_ct.json", R"({"channels": [{"name": "image", "normalization": {"scheme": "ct"}}],
       "labels": [{"id": 1, "name": "liver", "color": [221, 130, 101]}, {"id": 2, "name": "spleen"}]})");
-  const auto phantom = write_temp("phantom_mr.json", R"({"kind": "mr-brain", "labels": [{"id": 4, "name": "lesion"}]})");
+  const auto phantom =
+      write_temp("phantom_mr.json", R"({"kind": "mr-brain", "labels": [{"id": 4, "name": "lesion"}]})");
   const auto cells = write_temp("phantom_cells.json", R"({"kind": "cells", "labels": [{"id": 1, "name": "nucleus"}]})");
-  const auto dataset = write_temp("dataset_ct.json", R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "liver": 1}})");
+  const auto dataset =
+      write_temp("dataset_ct.json", R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "liver": 1}})");
   const auto plain = write_temp("plain.json", R"({"labels": {"1": "liver"}})");
   const auto bad = write_temp("bad_colour.json", R"({"labels": [{"id": 1, "name": "liver", "color": [0, 300, 0]}]})");
   const auto m = vm::read_label_info(model.string());

@@ -33,9 +33,9 @@ TEST(NiceAxis, TableOfRanges) {
     int decimals;
   };
   const Case cases[] = {
-      {0, 1, 0, 1, 0.2, 1},           {-0.0478, 0.93, -0.5, 1, 0.5, 1}, {0, 2150, 0, 2500, 500, 0},
-      {3.7, 18.2, 0, 20, 5, 0},       {0.011, 0.049, 0.01, 0.05, 0.01, 2}, {-3, 7, -5, 10, 5, 0},
-      {100, 100, 90, 110, 5, 0},      {0, 0, -0.5, 0.5, 0.5, 1},
+      {0, 1, 0, 1, 0.2, 1},      {-0.0478, 0.93, -0.5, 1, 0.5, 1},    {0, 2150, 0, 2500, 500, 0},
+      {3.7, 18.2, 0, 20, 5, 0},  {0.011, 0.049, 0.01, 0.05, 0.01, 2}, {-3, 7, -5, 10, 5, 0},
+      {100, 100, 90, 110, 5, 0}, {0, 0, -0.5, 0.5, 0.5, 1},
   };
   for (const auto& c : cases) {
     const vm::Axis a = vm::nice_axis(c.lo, c.hi);
@@ -104,9 +104,9 @@ TEST(MetricAxis, BoxPlotOfDiceNeverGoesBelowZero) {
 }
 
 TEST(BarChart, OneBarPerLabelInItsColourAndNullsMarked) {
-  const std::string svg = vm::svg_bar_chart("dice", "dice", {{"liver", 0.95, {221, 130, 101}},
-                                                            {"tumor", std::nullopt, {255, 255, 0}},
-                                                            {"spleen", 0.8, {157, 108, 162}}});
+  const std::string svg = vm::svg_bar_chart(
+      "dice", "dice",
+      {{"liver", 0.95, {221, 130, 101}}, {"tumor", std::nullopt, {255, 255, 0}}, {"spleen", 0.8, {157, 108, 162}}});
   EXPECT_EQ(svg.rfind("<svg class=\"barchart\"", 0), 0u);
   size_t bars = 0;
   for (size_t p = svg.find("class=\"bar\""); p != std::string::npos; p = svg.find("class=\"bar\"", p + 1)) ++bars;

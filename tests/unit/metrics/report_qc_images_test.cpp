@@ -29,8 +29,8 @@ struct Picture {
 // voxseg's PNGs: IHDR, one IDAT, filter 0 on every row.
 Picture decode(const std::string& png) {
   auto u32 = [&](size_t at) {
-    return uint32_t(uint8_t(png[at])) << 24 | uint32_t(uint8_t(png[at + 1])) << 16 | uint32_t(uint8_t(png[at + 2])) << 8 |
-           uint32_t(uint8_t(png[at + 3]));
+    return uint32_t(uint8_t(png[at])) << 24 | uint32_t(uint8_t(png[at + 1])) << 16 |
+           uint32_t(uint8_t(png[at + 2])) << 8 | uint32_t(uint8_t(png[at + 3]));
   };
   Picture p;
   std::string idat;

@@ -13,8 +13,8 @@
 namespace voxseg::metrics::detail {
 
 inline const std::vector<std::string>& instance_metric_names() {
-  static const std::vector<std::string> names{"precision", "recall", "f1", "mean_matched_iou", "pq",
-                                              "split", "merged", "foreground_dice"};
+  static const std::vector<std::string> names{"precision", "recall", "f1",     "mean_matched_iou",
+                                              "pq",        "split",  "merged", "foreground_dice"};
   return names;
 }
 
