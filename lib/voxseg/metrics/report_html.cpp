@@ -94,7 +94,8 @@ std::string summary_section(const Json& summary, bool instances) {
 // One case: a bar per label (a distribution of one value says nothing). Several: box plots.
 std::string plots_section(const std::vector<CaseResult>& results, const Json& summary, bool instances) {
   const bool one_case = results.size() == 1;
-  std::string h = one_case ? "<section id=\"plots\"><h2>Per label</h2>\n<p>one case: a bar per label</p>\n"
+  std::string h = one_case ? instances ? "<section id=\"plots\"><h2>Scores</h2>\n<p>one case: a bar per metric</p>\n"
+                                       : "<section id=\"plots\"><h2>Per label</h2>\n<p>one case: a bar per label</p>\n"
                            : "<section id=\"plots\"><h2>Distributions</h2>\n<p>one box per label: quartiles, whiskers "
                              "to the extremes, a dot per case</p>\n";
   if (instances) {

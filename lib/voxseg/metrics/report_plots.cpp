@@ -84,6 +84,8 @@ MetricScale metric_scale(const std::string& m) {
   for (const char* u : kUnit)
     if (m == u) return MetricScale::Unit;
   if (m == "diff_ml") return MetricScale::Signed;
+  for (const char* c : {"split", "merged", "tp", "fp", "fn"})
+    if (m == c) return MetricScale::Count;
   return MetricScale::NonNegative;
 }
 
@@ -92,6 +94,7 @@ Axis metric_axis(const std::string& metric, double data_lo, double data_hi) {
   switch (metric_scale(metric)) {
     case MetricScale::Unit: return nice_axis(0, 1);
     case MetricScale::NonNegative: return nice_axis(0, has_data && data_hi > 0 ? data_hi : 1);
+    case MetricScale::Count: return nice_axis(0, has_data && data_hi > 5 ? data_hi : 5);  // steps >= 1
     case MetricScale::Signed:
       if (!has_data) return nice_axis(-1, 1);
       return nice_axis(std::min(0.0, data_lo), std::max(0.0, data_hi));
@@ -192,7 +195,7 @@ std::string svg_bar_chart(const std::string& title, const std::string& metric, c
         "<rect class=\"bar\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" "
         "stroke=\"#2d3748\" stroke-width=\"0.5\"/><text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\">{}</text>\n",
         std::min(x0, x1), y + 3, std::max(1.0, std::abs(x1 - x0)), row_h - 6, css_colour(b.colour),
-        std::max(x0, x1) + 3, y + 14, format_tick(*b.value, axis.decimals + 1));
+        std::max(x0, x1) + 3, y + 14, format_tick(*b.value, metric_scale(metric) == MetricScale::Count ? 0 : axis.decimals + 1));
   }
   return s + "</svg>\n";
 }

@@ -23,8 +23,9 @@ Axis nice_axis(double lo, double hi, int max_intervals = 5);
 std::string format_tick(double value, int decimals);
 
 /// How a metric's axis is bounded: Unit [0, 1] (Dice, IoU, NSD, precision, recall, F1, PQ, ...),
-/// NonNegative [0, data max] (distances, volumes, counts), Signed (data range and 0: diff_ml).
-enum class MetricScale { Unit, NonNegative, Signed };
+/// NonNegative [0, data max] (distances, volumes), Count (whole steps from 0, at least to 5: split,
+/// merged, tp, fp, fn), Signed (data range and 0: diff_ml).
+enum class MetricScale { Unit, NonNegative, Count, Signed };
 MetricScale metric_scale(const std::string& metric);
 
 /// nice_axis over the metric's range: [0, 1] in steps of 0.2 for Unit metrics, from 0 for

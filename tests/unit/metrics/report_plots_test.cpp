@@ -90,6 +90,11 @@ TEST(MetricAxis, OverlapMetricsSpanZeroToOneAndDistancesStartAtZero) {
   const vm::Axis diff = vm::metric_axis("diff_ml", -30, -5);  // signed: the axis holds 0
   EXPECT_LT(diff.lo, -29);
   EXPECT_DOUBLE_EQ(diff.hi, 0);
+  const vm::Axis splits = vm::metric_axis("split", 0, 0);  // counts: whole steps, never 0.2
+  EXPECT_DOUBLE_EQ(splits.step, 1);
+  EXPECT_DOUBLE_EQ(splits.hi, 5);
+  EXPECT_EQ(splits.decimals, 0);
+  EXPECT_DOUBLE_EQ(vm::metric_axis("fp", 0, 37).step, 10);
   const vm::Axis none = vm::metric_axis("hd", NAN, NAN);  // no values: a plain [0, 1]
   EXPECT_DOUBLE_EQ(none.lo, 0);
   EXPECT_DOUBLE_EQ(none.hi, 1);
