@@ -195,7 +195,8 @@ std::string svg_bar_chart(const std::string& title, const std::string& metric, c
         "<rect class=\"bar\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" "
         "stroke=\"#2d3748\" stroke-width=\"0.5\"/><text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\">{}</text>\n",
         std::min(x0, x1), y + 3, std::max(1.0, std::abs(x1 - x0)), row_h - 6, css_colour(b.colour),
-        std::max(x0, x1) + 3, y + 14, format_tick(*b.value, metric_scale(metric) == MetricScale::Count ? 0 : axis.decimals + 1));
+        std::max(x0, x1) + 3, y + 14,
+        format_tick(*b.value, metric_scale(metric) == MetricScale::Count ? 0 : axis.decimals + 1));
   }
   return s + "</svg>\n";
 }
