@@ -39,6 +39,9 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--csv", a.out.csv, "CSV, one row per case x label");
   app.add_option("--output-json", a.out.json, "JSON with cases, summary, conventions and provenance");
   app.add_option("--report", a.out.report_dir, "folder for a self-contained HTML report (index.html)");
+  app.add_option("--report-window", a.eval.report_window,
+                 "QC pictures' window: auto (CT: abdomen 40/400, else 0.5-99.5 percentiles), abdomen, lung, bone, "
+                 "brain, LEVEL,WIDTH or percentile");
   app.add_option("--max-labels", a.eval.max_labels, "refuse label maps with more distinct values (intensity images; "
                  "default 1000, unchecked with --instances)")->check(CLI::NonNegativeNumber);
   voxseg::cli::add_case_list_options(app, a.cases, false);
@@ -63,9 +66,10 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   if (!a.labels.empty()) o.labels = vm::parse_label_list(a.labels);
   if (!a.regions.empty()) o.regions = vm::parse_regions(a.regions);
   if (!a.tolerances.empty()) o.metrics.tolerance_by_region = vm::parse_tolerances(a.tolerances);
-  if (!a.label_table.empty()) o.names = vm::read_label_table(a.label_table);
+  if (!a.label_table.empty()) vm::load_label_table(o, a.label_table);
   vm::configure_lesions(o.lesions, a.lesions, a.lesion_match, o.names, o.regions, o.instances, !a.out.lesion_csv.empty());
   o.qc_images = !a.out.report_dir.empty();
+  vm::check_report_window(o.report_window);
   auto pairing = vm::pair_inputs(a.pred, a.ref, a.pairs, a.image);
   voxseg::cli::select_shard(a.cases.shard(), pairing.cases, pairing.unmatched);
   vm::check_outputs(a.out, ctx.force());

@@ -14,6 +14,7 @@
 #include "voxseg/io/volume_io.h"
 #include "voxseg/metrics/labels.h"
 #include "voxseg/metrics/report.h"
+#include "voxseg/metrics/report_qc_images.h"
 #include "voxseg/metrics/resample.h"
 
 namespace fs = std::filesystem;
@@ -137,6 +138,16 @@ void check_label_map(const Volume& v, const std::string& path, const char* role,
          "--max-labels if it really holds that many labels", path, role, max_labels, hint);
 }
 
+// One window for the whole image: the DICOM modality first, then the label table's hint, then
+// the intensities (choose_window).
+DisplayWindow qc_window(const Volume& image, const io::VolumeFileInfo& info, const EvalOptions& o) {
+  std::string modality = o.modality, source = "label table";
+  if (const Json* m = info.metadata.find("modality"); m && m->is_string() && !m->as_string().empty())
+    modality = m->as_string(), source = "DICOM";
+  const at::Tensor v = image.data.to(at::kFloat).contiguous();
+  return choose_window(o.report_window, v.data_ptr<float>(), size_t(v.numel()), modality, source);
+}
+
 }  // namespace
 
 Pairing pair_inputs(const std::string& pred, const std::string& ref, const std::string& pairs_csv,
@@ -216,19 +227,38 @@ CaseResult evaluate_case(const EvalCase& c, const EvalOptions& o, Progress progr
   result.regions = evaluate_regions(pred, ref, regions, o.metrics, progress);
   for (const auto& region : o.lesions.regions)
     result.lesions.push_back(evaluate_lesions(pred, ref, region, o.lesions, o.metrics));
+  for (const auto& region : regions) {  // a merged region takes its first label's colour
+    const int64_t first = region.values.empty() ? 0 : region.values.front();
+    const auto it = o.colours.find(first);
+    result.colours[region.name] = it != o.colours.end() ? it->second : default_label_colour(first);
+  }
   if (o.qc_images) {
     std::optional<Volume> image;
+    io::VolumeFileInfo info;
     if (!c.image.empty()) {
-      image = io::read_volume(c.image);
-      if (!same_geometry(image->geometry, ref.geometry)) {
-        log::warn("{}: image '{}' is not on the reference grid ({}); QC pictures without image", c.name, c.image,
-                  describe_geometry_difference(image->geometry, ref.geometry));
+      image = io::read_volume(c.image, {}, &info);
+      if (!same_geometry(image->geometry, ref.geometry) || image->has_channels()) {
+        log::warn(
+            "{}: image '{}' is not on the reference grid ({}); QC pictures without image", c.name, c.image,
+            image->has_channels() ? "it has channels" : describe_geometry_difference(image->geometry, ref.geometry));
         image.reset();
       }
     }
-    result.qc = render_qc_panels(image ? &*image : nullptr, pred, ref, regions, result.regions);
+    DisplayWindow window;
+    if (image) {
+      result.qc_window = qc_window(*image, info, o);
+      window = *result.qc_window;
+    }
+    result.qc = render_qc_panels(image ? &*image : nullptr, window, pred, ref, regions, result.regions, result.colours);
   }
   return result;
+}
+
+void load_label_table(EvalOptions& o, const std::string& path) {
+  LabelInfo info = read_label_info(path);
+  o.names = std::move(info.names);
+  o.colours = std::move(info.colours);
+  o.modality = std::move(info.modality);
 }
 
 Json case_json(const CaseResult& r) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "voxseg/core/json.h"
+#include "voxseg/metrics/display_window.h"
 #include "voxseg/metrics/evaluate.h"
 #include "voxseg/metrics/instances.h"
 #include "voxseg/metrics/lesions.h"
@@ -37,6 +38,9 @@ struct EvalOptions {
   std::vector<int64_t> labels;       ///< empty: every non-zero label present in either volume
   std::vector<Region> regions;       ///< merged regions, scored after `labels`
   std::map<int64_t, std::string> names;  ///< label table
+  std::map<int64_t, std::array<uint8_t, 3>> colours;  ///< label colours (table), for the report
+  std::string modality;                               ///< "CT", "MR", ... from the label table ("" unknown)
+  std::string report_window = "auto";                 ///< QC window: auto, a preset, LEVEL,WIDTH, percentile
   bool instances = false;            ///< label values are instance ids
   bool resample_pred = false;        ///< nearest-neighbour onto the reference grid instead of failing
   bool qc_images = false;            ///< render QC pictures for the report
@@ -46,10 +50,15 @@ struct EvalOptions {
   LesionOptions lesions;             ///< lesion-wise scores for these regions (none: off)
 };
 
-/// A QC picture set of one region: PNG bytes of axial, coronal and sagittal slices.
+/// Names, colours and the modality hint of a label table file (read_label_info) into options.
+/// Throws Error(BadInput) as read_label_info.
+void load_label_table(EvalOptions& options, const std::string& path);
+
+/// A QC picture set of one region: PNG bytes of axial, coronal and sagittal crops, and of the
+/// whole slices they were cut from with the crop's box drawn (context).
 struct QcPanel {
   std::string region;
-  std::array<std::string, 3> png;
+  std::array<std::string, 3> png, context;
 };
 
 struct CaseResult {
@@ -58,6 +67,8 @@ struct CaseResult {
   std::optional<InstanceScores> instances;
   bool resampled = false;
   std::vector<QcPanel> qc;
+  std::optional<DisplayWindow> qc_window;                 ///< the QC pictures' window (with an image)
+  std::map<std::string, std::array<uint8_t, 3>> colours;  ///< display colour per region name
   std::vector<LesionScores> lesions;  ///< one per lesion label (--lesions)
 };
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <filesystem>
 #include <sstream>
 
@@ -44,13 +45,59 @@ int64_t id_from_key(const std::string& key, const std::string& field) {
   return std::stoll(key);
 }
 
+std::array<uint8_t, 3> read_colour(const Json& c, const std::string& field) {
+  if (!c.is_array() || c.size() != 3) json::field_error(field, "expected [r, g, b]");
+  std::array<uint8_t, 3> rgb{};
+  for (size_t k = 0; k < 3; ++k) {
+    const int64_t v = json::read_int(c.as_array()[k], json::index_field(field, k));
+    if (v < 0 || v > 255) json::field_error(json::index_field(field, k), "expected 0..255");
+    rgb[k] = uint8_t(v);
+  }
+  return rgb;
+}
+
+// "CT", "MR" or "" from a channel name or a normalisation scheme; other names say nothing.
+std::string modality_of(const std::string& name) {
+  std::string u;
+  for (char ch : name) u += char(std::toupper(static_cast<unsigned char>(ch)));
+  if (u == "CT" || u.rfind("CT-", 0) == 0 || u.rfind("CT_", 0) == 0) return "CT";
+  for (const char* mr : {"MR", "MRI", "T1", "T1W", "T1CE", "T1C", "T2", "T2W", "FLAIR", "ADC", "DWI", "PD"})
+    if (u == mr || u.rfind(std::string(mr) + "-", 0) == 0 || u.rfind(std::string(mr) + "_", 0) == 0) return "MR";
+  return "";
+}
+
+// What the table's file says about the image (hints, not checked strictly): phantom.json's
+// "kind", model.json's first channel (name or "ct" normalisation), dataset.json's channel_names.
+std::string modality_hint(const Json& doc) {
+  if (const Json* kind = doc.find("kind"); kind && kind->is_string()) {
+    const std::string m = modality_of(kind->as_string());
+    return m.empty() ? kind->as_string() : m;  // "cells": not CT
+  }
+  if (const Json* ch = doc.find("channels"); ch && ch->is_array() && ch->size() > 0 && ch->as_array()[0].is_object()) {
+    const Json& c = ch->as_array()[0];
+    if (const Json* n = c.find("normalization"); n && n->is_object())
+      if (const Json* scheme = n->find("scheme"); scheme && scheme->is_string() && scheme->as_string() == "ct")
+        return "CT";
+    if (const Json* name = c.find("name"); name && name->is_string()) return modality_of(name->as_string());
+  }
+  for (const char* key : {"channel_names", "modality"})
+    if (const Json* ch = doc.find(key); ch && ch->is_object() && ch->size() > 0) {
+      const Json& first = ch->as_object().begin()->second;
+      if (first.is_string()) return modality_of(first.as_string());
+    }
+  return "";
+}
+
 }  // namespace
 
-std::map<int64_t, std::string> read_label_table(const std::string& path_text) {
+std::map<int64_t, std::string> read_label_table(const std::string& path) { return read_label_info(path).names; }
+
+LabelInfo read_label_info(const std::string& path_text) {
   fs::path path = path_text;
   if (fs::is_directory(path)) path /= "model.json";
   const Json doc = read_json_file(path.string(), ExitCode::BadInput);
-  std::map<int64_t, std::string> table;
+  LabelInfo info;
+  auto& table = info.names;
   try {
     const char* key = doc.find("labels") ? "labels" : "label_table";
     const Json* labels = doc.find(key);
@@ -63,6 +110,7 @@ std::map<int64_t, std::string> read_label_table(const std::string& path_text) {
         json::reject_unknown_members(e, {"id", "name", "color", "snomed"}, f);
         const int64_t id = json::read_int(json::require_member(e, "id", f), json::join_field(f, "id"));
         table[id] = json::read_string(json::require_member(e, "name", f), json::join_field(f, "name"));
+        if (const Json* c = e.find("color")) info.colours[id] = read_colour(*c, json::join_field(f, "color"));
       }
     } else if (labels->is_object()) {
       for (const auto& [name, value] : labels->as_object()) {
@@ -84,7 +132,9 @@ std::map<int64_t, std::string> read_label_table(const std::string& path_text) {
     fail(ExitCode::BadInput, "bad label table in '{}': {}", path.string(), e.what());
   }
   table.erase(0);
-  return table;
+  info.colours.erase(0);
+  info.modality = modality_hint(doc);
+  return info;
 }
 
 std::vector<int64_t> parse_label_list(const std::string& text) {

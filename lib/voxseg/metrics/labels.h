@@ -1,4 +1,6 @@
 #pragma once
+#include <array>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -12,6 +14,17 @@ namespace voxseg::metrics {
 /// ("label_table": [{id, name}] or {id: name}). Label 0 / "background" is dropped.
 /// Throws Error(BadInput) naming the file when it has none of these shapes.
 std::map<int64_t, std::string> read_label_table(const std::string& path);
+
+/// read_label_table's names, plus the labels' colours ("color": [r, g, b] in model.json and
+/// phantom.json; checked 0..255) and a modality hint for the report's window: "CT" or "MR" from
+/// phantom.json's kind, model.json's first channel (its name, or normalization scheme "ct") or
+/// dataset.json's channel_names; another phantom kind as it is ("cells"); "" when unknown.
+struct LabelInfo {
+  std::map<int64_t, std::string> names;
+  std::map<int64_t, std::array<uint8_t, 3>> colours;
+  std::string modality;
+};
+LabelInfo read_label_info(const std::string& path);
 
 /// "1,2,5" -> {1, 2, 5}; ranges "3-6" allowed. Throws Error(Usage) for anything else.
 std::vector<int64_t> parse_label_list(const std::string& text);

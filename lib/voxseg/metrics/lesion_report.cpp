@@ -4,26 +4,16 @@
 #include <cmath>
 #include <map>
 
+#include "voxseg/metrics/detail/report_values.h"
 #include "voxseg/metrics/report.h"
+#include "voxseg/metrics/report_plots.h"
 
 namespace voxseg::metrics {
 namespace {
 
 Json opt(const std::optional<double>& v) { return v ? Json(*v) : Json(); }
-std::string fmt_opt(const std::optional<double>& v) { return v ? fmt::format("{:.4g}", *v) : std::string("-"); }
+std::string fmt_opt(const std::optional<double>& v) { return v ? detail::plain_number(*v) : std::string("-"); }
 std::string csv_num(const std::optional<double>& v) { return v ? fmt::format("{:.10g}", *v) : ""; }
-
-std::string escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else if (c == '"') o += "&quot;";
-    else o += c;
-  }
-  return o;
-}
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -43,29 +33,6 @@ Json stats(const std::vector<std::optional<double>>& xs) {
   j["mean"] = opt(s.mean), j["std"] = opt(s.std), j["median"] = opt(s.median), j["min"] = opt(s.min), j["max"] = opt(s.max);
   j["n"] = s.n, j["n_null"] = s.n_null;
   return j;
-}
-
-std::string svg_scatter(const std::vector<std::pair<double, double>>& pts) {
-  const double w = 360, h = 360, m = 48;
-  double hi = 0;
-  for (const auto& [x, y] : pts) hi = std::max({hi, x, y});
-  if (hi <= 0) hi = 1;
-  auto px = [&](double x) { return m + (x / hi) * (w - m - 12); };
-  auto py = [&](double y) { return h - m - (y / hi) * (h - m - 12); };
-  std::string s = fmt::format("<svg class=\"lesion-scatter\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\">", w, h);
-  s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#a0aec0\" stroke-dasharray=\"4\"/>", px(0), py(0),
-                   px(hi), py(hi));
-  s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#4a5568\"/><line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" "
-                   "y2=\"{3}\" stroke=\"#4a5568\"/>", px(0), py(0), px(hi), py(hi));
-  s += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">reference lesion volume (ml), max {:.4g}</text>",
-                   (w + m) / 2, h - 12, hi);
-  s += fmt::format("<text x=\"12\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 12 {})\">"
-                   "predicted volume (ml)</text>", (h - m) / 2, (h - m) / 2);
-  for (const auto& [x, y] : pts) {
-    const char* colour = x == 0 ? "#c53030" : y == 0 ? "#dd6b20" : "#2b6cb0";
-    s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\" fill-opacity=\"0.7\"/>", px(x), py(y), colour);
-  }
-  return s + "</svg>\n";
 }
 
 }  // namespace
@@ -138,11 +105,12 @@ std::string lesion_report_html(const std::vector<CaseResult>& results) {
   std::vector<std::string> order;
   for (const auto& r : results)
     for (const auto& s : r.lesions) {
-      h += fmt::format("<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                       "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4g}</td><td>{:.4g}</td></tr>\n",
-                       escape(r.input.name), escape(s.name), s.n_ref, s.n_pred, s.tp, s.fp, s.fn, fmt_opt(s.sensitivity),
-                       fmt_opt(s.precision), fmt_opt(s.f1), fmt_opt(s.lesion_dice), fmt_opt(s.lesion_hd95),
-                       s.fp_volume_ml, s.fn_volume_ml);
+      h += fmt::format(
+          "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+          "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+          xml_escape(r.input.name), xml_escape(s.name), s.n_ref, s.n_pred, s.tp, s.fp, s.fn, fmt_opt(s.sensitivity),
+          fmt_opt(s.precision), fmt_opt(s.f1), fmt_opt(s.lesion_dice), fmt_opt(s.lesion_hd95),
+          detail::plain_number(s.fp_volume_ml), detail::plain_number(s.fn_volume_ml));
       if (!pts.count(s.name)) order.push_back(s.name);
       auto& p = pts[s.name];
       for (const auto& l : s.lesions)
@@ -152,8 +120,13 @@ std::string lesion_report_html(const std::vector<CaseResult>& results) {
   h += "</table>\n<p class=\"legend\">each point a lesion: reference lesions at (volume, volume of their matched predicted "
        "components), <span style=\"color:#dd6b20\">missed</span> on the x axis, <span style=\"color:#c53030\">false "
        "positives</span> on the y axis; dashed: equal volumes</p>\n";
-  for (const auto& name : order)
-    h += "<figure><figcaption>" + escape(name) + "</figcaption>" + svg_scatter(pts[name]) + "</figure>\n";
+  for (const auto& name : order) {
+    std::vector<std::string> colours;  // as the legend: missed orange, false positive red, matched blue
+    for (const auto& [x, y] : pts[name]) colours.push_back(x == 0 ? "#c53030" : y == 0 ? "#dd6b20" : "#2b6cb0");
+    h += "<figure><figcaption>" + xml_escape(name) + "</figcaption>" +
+         svg_scatter(pts[name], colours, "reference lesion volume (ml)", "predicted volume (ml)", "lesion-scatter") +
+         "</figure>\n";
+  }
   return h + "</section>\n";
 }
 

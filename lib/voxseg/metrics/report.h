@@ -5,6 +5,7 @@
 
 #include "voxseg/core/json.h"
 #include "voxseg/metrics/evaluation.h"
+#include "voxseg/metrics/report_plots.h"
 
 namespace voxseg::metrics {
 
@@ -46,16 +47,11 @@ void check_outputs(const OutputPaths& paths, bool force);
 void write_outputs(const OutputPaths& paths, const std::vector<CaseResult>& results, const Json& summary,
                    const Json& conventions, const Json& provenance, const Json& failures, bool force);
 
-/// Self-contained HTML (inline CSS, SVG plots, PNG data URIs, no external URLs).
+/// Self-contained HTML (inline CSS, SVG plots, PNG data URIs, no external URLs); report_html.cpp.
+/// One case: a bar chart per metric over labels; several: box plots. QC pictures (CaseResult::qc)
+/// under a legend of the contour and label colours, each case's window recorded as
+/// data-window-level/-width attributes and a caption.
 std::string html_report(const std::vector<CaseResult>& results, const Json& summary, const Json& conventions,
                         const Json& provenance, const Json& failures);
-
-/// Box/strip plot of one metric: one box per group (name, values), as inline SVG.
-std::string svg_box_plot(const std::string& title, const std::vector<std::pair<std::string, std::vector<double>>>& groups);
-
-/// QC pictures per scored region: slices through the centre of the region's bounding box with
-/// reference (green) and prediction (red) contours over the image (or black when image is null).
-std::vector<QcPanel> render_qc_panels(const Volume* image, const Volume& pred, const Volume& ref,
-                                      const std::vector<Region>& regions, const std::vector<RegionScores>& scores);
 
 }  // namespace voxseg::metrics

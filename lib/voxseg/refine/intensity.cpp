@@ -7,43 +7,23 @@
 #include <vector>
 
 #include "voxseg/core/error.h"
+#include "voxseg/core/intensity_window.h"
 
 namespace voxseg::refine {
 
 IntensityMapping parse_intensity_mapping(const std::string& text) {
   IntensityMapping m;
   m.name = text;
-  struct Named {
-    const char* name;
-    double level, width;
-  };
-  static const Named kWindows[] = {{"abdomen", 40, 400}, {"lung", -600, 1500}, {"bone", 400, 1800}, {"brain", 40, 80}};
-  for (const auto& w : kWindows)
-    if (text == w.name) {
-      m.kind = IntensityMapping::Kind::Window;
-      m.level = w.level;
-      m.width = w.width;
-      return m;
-    }
+  if (const auto w = parse_intensity_window(text)) {  // abdomen, lung, bone, brain, LEVEL,WIDTH
+    m.kind = IntensityMapping::Kind::Window;
+    m.level = w->level;
+    m.width = w->width;
+    return m;
+  }
   if (text == "percentile") return m;
   if (text == "none") {
     m.kind = IntensityMapping::Kind::AsIs;
     return m;
-  }
-  const size_t comma = text.find(',');
-  if (comma != std::string::npos) {
-    try {
-      size_t used_level = 0, used_width = 0;
-      const std::string level = text.substr(0, comma), width = text.substr(comma + 1);
-      m.level = std::stod(level, &used_level);
-      m.width = std::stod(width, &used_width);
-      if (used_level == level.size() && used_width == width.size() && m.width > 0 && std::isfinite(m.level) &&
-          std::isfinite(m.width)) {
-        m.kind = IntensityMapping::Kind::Window;
-        return m;
-      }
-    } catch (const std::exception&) {
-    }
   }
   fail(ExitCode::Usage,
        "--window '{}': expected LEVEL,WIDTH (width > 0), abdomen, lung, bone, brain, percentile or none", text);

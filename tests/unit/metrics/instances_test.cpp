@@ -81,6 +81,33 @@ TEST(Instances, PartialOverlapAboveHalfMatchesWithItsIou) {
   EXPECT_FALSE(empty.pq.has_value());
 }
 
+TEST(LabelTables, ColoursAndModalityHintForTheReport) {
+  const auto model = write_temp("model_ct.json", R"({"channels": [{"name": "image", "normalization": {"scheme": "ct"}}],
+      "labels": [{"id": 1, "name": "liver", "color": [221, 130, 101]}, {"id": 2, "name": "spleen"}]})");
+  const auto phantom =
+      write_temp("phantom_mr.json", R"({"kind": "mr-brain", "labels": [{"id": 4, "name": "lesion"}]})");
+  const auto cells = write_temp("phantom_cells.json", R"({"kind": "cells", "labels": [{"id": 1, "name": "nucleus"}]})");
+  const auto dataset =
+      write_temp("dataset_ct.json", R"({"channel_names": {"0": "CT"}, "labels": {"background": 0, "liver": 1}})");
+  const auto plain = write_temp("plain.json", R"({"labels": {"1": "liver"}})");
+  const auto bad = write_temp("bad_colour.json", R"({"labels": [{"id": 1, "name": "liver", "color": [0, 300, 0]}]})");
+  const auto m = vm::read_label_info(model.string());
+  EXPECT_EQ(m.modality, "CT");
+  EXPECT_EQ(m.colours, (std::map<int64_t, std::array<uint8_t, 3>>{{1, {221, 130, 101}}}));
+  EXPECT_EQ(vm::read_label_info(phantom.string()).modality, "MR");
+  EXPECT_EQ(vm::read_label_info(cells.string()).modality, "cells");  // not CT: percentiles
+  EXPECT_EQ(vm::read_label_info(dataset.string()).modality, "CT");
+  EXPECT_EQ(vm::read_label_info(plain.string()).modality, "");  // unknown: decided by intensities
+  try {
+    vm::read_label_info(bad.string());
+    FAIL() << "no error";
+  } catch (const voxseg::Error& e) {
+    EXPECT_EQ(e.code(), voxseg::ExitCode::BadInput);
+    EXPECT_NE(std::string(e.what()).find("labels[0].color[1]"), std::string::npos) << e.what();
+  }
+  for (const auto& p : {model, phantom, cells, dataset, plain, bad}) fs::remove(p);
+}
+
 TEST(LabelTables, ReadsModelDatasetAndPhantomShapes) {
   const auto model = write_temp("model.json", R"({"labels": [{"id": 0, "name": "background"}, {"id": 1, "name": "liver"}, {"id": 2, "name": "spleen", "color": [1,2,3]}]})");
   const auto dataset = write_temp("dataset.json", R"({"labels": {"background": 0, "liver": 1, "tumour": 2}, "numTraining": 3})");
