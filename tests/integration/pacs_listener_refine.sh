@@ -15,11 +15,14 @@ for p in voxseg-predict voxseg-refine voxseg-convert; do [ -x "$VOXSEG_BIN/$p" ]
 start_orthanc
 LISTEN_PORT=$(free_port); SPOOL="$WORK/spool"
 events() { grep -c "\"event\": \"$1\"" "$SPOOL/journal.jsonl"; }
-listen() { QUIET=2 start_listener -m "$MODEL" --disable-tta --threads 2 --refine-margin 2 --refine-sam "$@"; }
+listen() {
+  QUIET=2 start_listener -m "$MODEL" --disable-tta --threads 2 --refine-margin 2 --refine-arg --batch-size \
+    --refine-arg 4 --refine-sam "$@"
+}
 listen "$WORK/fx/weights.pth"
 
 # SIGTERM during the steps: the current step finishes and is journaled, the next waits for the restart.
-make_series "$WORK/s1" 24
+make_series "$WORK/s1" 12
 storescu -aet SCU -aec VOXSEG 127.0.0.1 "$LISTEN_PORT" "$WORK/s1"/*.dcm || fail "storescu s1 failed"
 until_true 60 grep -q "segmenting" "$WORK/listener.log" || { cat "$WORK/listener.log" >&2; fail "s1 never segmented"; }
 kill -TERM "$LPID"; wait "$LPID" || fail "listener did not exit 0 on SIGTERM"
