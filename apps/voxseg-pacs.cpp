@@ -3,6 +3,7 @@
 #include "voxseg/cli/app.h"
 #include "voxseg/pacs/listener.h"
 #include "voxseg/pacs/report.h"
+#include "voxseg/pacs/steps.h"
 
 namespace {
 using namespace voxseg;
@@ -68,11 +69,10 @@ void declare(CLI::App& app, Args& a) {
   l->add_option("--max-associations", o.max_associations, "concurrent incoming associations")->check(CLI::Range(1, 256));
   l->add_option("--retry-seconds", o.retry_initial_s, "first delay before re-sending a SEG (doubles)")->capture_default_str();
   l->add_option("--retry-max-seconds", o.retry_max_s, "largest delay between send attempts")->capture_default_str();
-  l->add_option("--folds", o.folds, "voxseg predict --folds (with --nnunet)");
-  l->add_option("--precision", o.precision, "voxseg predict --precision");
-  l->add_option("--device", o.device, "voxseg predict --device");
+  for (const auto& p : pacs::pass_through_options(o)) l->add_option(p.flag, *p.value, p.help);
   l->add_flag("--disable-tta", o.disable_tta, "voxseg predict --disable-tta");
   l->add_option("--predict-arg", o.predict_args, "another voxseg predict option, one word each (repeatable)");
+  l->add_option("--refine-arg", o.refine.args, "another voxseg refine option, one word each (repeatable)");
   l->add_option("--segment-command", o.segment_command, "")->group("");  // tests: stand-in for voxseg-predict
   a.cmd[6]->add_option("spool", o.spool, "spool folder of a listener")->required();
 }
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
       "  voxseg pacs get ORTHANC@127.0.0.1:4242 --series-uid 1.2.3 -o series/\n"
       "  voxseg pacs move ORTHANC@127.0.0.1:4242 --study-uid 1.2.3 -o study/ --port 11112\n"
       "  voxseg pacs listen --port 11112 --spool /var/spool/voxseg --allow CT1,ORTHANC -m models/ct-abdomen-small \\\n"
-      "      --send-to ORTHANC@127.0.0.1:4242 --quiet-seconds 10 --disable-tta\n"
+      "      --send-to ORTHANC@127.0.0.1:4242 --quiet-seconds 10 --disable-tta --refine-sam sam_vit_b_01ec64.pth\n"
       "  voxseg pacs status /var/spool/voxseg --json\n"
       "Exit codes: 0 ok, 2 usage, 3 bad local files, 5 cannot write, 7 network or peer error, 8 some instances failed.";
   return cli::run<Args>(argc, argv, {"pacs", examples}, declare, execute);

@@ -20,6 +20,7 @@
 #include "voxseg/pacs/client.h"
 #include "voxseg/pacs/detail/dcmtk.h"
 #include "voxseg/pacs/spool.h"
+#include "voxseg/pacs/steps.h"
 
 namespace fs = std::filesystem;
 
@@ -120,13 +121,6 @@ std::string last_error_line(const fs::path& log_file) {
     if (line.find("error") != std::string::npos) last_error = line;
   }
   return last_error.empty() ? last : last_error;
-}
-
-std::string own_program(const std::string& name) {
-  std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec && fs::exists(self.parent_path() / name, ec)) return (self.parent_path() / name).string();
-  return name;  // found on PATH by execvp
 }
 
 class Listener {
@@ -238,28 +232,18 @@ class Listener {
     }
   }
 
-  void segment(const std::string& key) {
-    if (spool_.get(key).has_seg_objects) {  // e.g. our own SEG routed back: never segment a segmentation
-      spool_.set_failed(key, "the series holds DICOM SEG objects, not images: stored, not segmented");
-      return;
-    }
-    const fs::path folder = spool_.folder(key), out = folder / "out";
+  // One child step of a segmentation. True when it exited 0 and wrote `product`; else the error is
+  // journaled and the version is either requeued (a crash: retried from this step) or failed.
+  bool run_step(const std::string& key, const char* step, const std::vector<std::string>& argv,
+                const fs::path& log_file, const fs::path& product, const char* what) {
+    const ChildResult r = run_child(argv, log_file);
     std::error_code ec;
-    fs::create_directories(out, ec);
-    const auto argv = predict_command(o_, folder / "instances", out / "labels.nii.gz");
-    log::info("segmenting {}: {}", key, argv.front());
-    const ChildResult r = run_child(argv, out / "predict.log");
-    const fs::path seg = out / "labels.seg.dcm";
-    if (r.exit_code == 0 && fs::exists(seg, ec)) {
-      spool_.set_segmented(key, "out/labels.seg.dcm");
-      log::info("segmented {}", key);
-      cv_.notify_all();
-      return;
-    }
-    std::string reason = r.signal ? fmt::format("segmentation killed by signal {}", r.signal)
-                         : r.exit_code == 0 ? std::string("segmentation wrote no DICOM SEG (out/labels.seg.dcm)")
-                                            : fmt::format("segmentation exited with {}", r.exit_code);
-    const std::string detail_line = last_error_line(out / "predict.log");
+    if (r.exit_code == 0 && fs::exists(product, ec)) return true;
+    const std::string rel = product.parent_path().filename().string() + "/" + product.filename().string();
+    std::string reason = r.signal ? fmt::format("{} killed by signal {}", step, r.signal)
+                         : r.exit_code == 0 ? fmt::format("{} wrote no {} ({})", step, what, rel)
+                                            : fmt::format("{} exited with {}", step, r.exit_code);
+    const std::string detail_line = last_error_line(log_file);
     if (!detail_line.empty()) reason += ": " + detail_line;
     spool_.segment_error(key, reason);
     const bool permanent = r.exit_code >= 2 && r.exit_code <= 5;
@@ -271,6 +255,57 @@ class Listener {
       std::lock_guard<std::mutex> lock(mutex_);
       queue_.push_back(key);
     }
+    return false;
+  }
+
+  void segment(const std::string& key) {
+    const SeriesVersion v = spool_.get(key);
+    if (v.has_seg_objects) {  // e.g. our own SEG routed back: never segment a segmentation
+      spool_.set_failed(key, "the series holds DICOM SEG objects, not images: stored, not segmented");
+      return;
+    }
+    const fs::path folder = spool_.folder(key), instances = folder / "instances", out = folder / "out";
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    const fs::path labels = out / "labels.nii.gz";
+    if (o_.refine.checkpoint.empty()) {  // one step: voxseg-predict --dicom-seg
+      const auto argv = predict_command(o_, instances, labels);
+      log::info("segmenting {}: {}", key, argv.front());
+      if (!run_step(key, "segmentation", argv, out / "predict.log", out / "labels.seg.dcm", "DICOM SEG")) return;
+      return segmented(key, "out/labels.seg.dcm");
+    }
+    // predict -> refine -> SEG, each step journaled: a restart resumes after the last one done, and a
+    // stop request (SIGTERM) ends the work after the current step.
+    const fs::path refined = out / "refined.nii.gz", seg = out / "refined.seg.dcm";
+    const int done = v.step == "refined" && fs::exists(refined, ec)                            ? 2
+                     : (v.step == "predicted" || v.step == "refined") && fs::exists(labels, ec) ? 1
+                                                                                                 : 0;
+    if (done > 0) log::info("resuming {} after its {} step", key, done == 2 ? "refine" : "predict");
+    if (done < 1) {
+      const auto argv = predict_command(o_, instances, labels);
+      log::info("segmenting {}: {}", key, argv.front());
+      if (!run_step(key, "prediction", argv, out / "predict.log", labels, "label map")) return;
+      spool_.set_step(key, "predicted");
+      if (g_stop_signal.load() != 0) return;
+    }
+    if (done < 2) {
+      log::info("refining {} with {}", key, o_.refine.checkpoint);
+      if (!run_step(key, "refinement", refine_command(o_, instances, labels, refined), out / "refine.log", refined,
+                    "label map"))
+        return;
+      spool_.set_step(key, "refined");
+      if (g_stop_signal.load() != 0) return;
+    }
+    if (!run_step(key, "DICOM SEG conversion", seg_command(o_, refined, instances, seg), out / "convert.log", seg,
+                  "DICOM SEG"))
+      return;
+    segmented(key, "out/refined.seg.dcm");
+  }
+
+  void segmented(const std::string& key, const std::string& seg_file) {
+    spool_.set_segmented(key, seg_file);
+    log::info("segmented {}", key);
+    cv_.notify_all();
   }
 
   void send_loop() {
@@ -327,23 +362,6 @@ class Listener {
 
 }  // namespace
 
-std::vector<std::string> predict_command(const ListenOptions& o, const fs::path& instances, const fs::path& labels) {
-  std::vector<std::string> argv = {o.segment_command.empty() ? own_program("voxseg-predict") : o.segment_command};
-  if (!o.model.empty()) argv.insert(argv.end(), {"-m", o.model});
-  if (!o.nnunet.empty()) argv.insert(argv.end(), {"--nnunet", o.nnunet});
-  argv.insert(argv.end(), {"-i", instances.string(), "-o", labels.string(), "--dicom-seg", "--force"});
-  auto pass = [&](const char* flag, const std::string& v) {
-    if (!v.empty()) argv.insert(argv.end(), {flag, v});
-  };
-  pass("--folds", o.folds);
-  pass("--precision", o.precision);
-  pass("--device", o.device);
-  if (o.disable_tta) argv.push_back("--disable-tta");
-  if (o.threads > 0) pass("--threads", std::to_string(o.threads));
-  argv.insert(argv.end(), o.predict_args.begin(), o.predict_args.end());
-  return argv;
-}
-
 void run_listener(const ListenOptions& o, const NetworkOptions& n) {
   check_ae_title(n.aet, "--aet");
   if (o.allow.empty()) fail(ExitCode::Usage, "--allow: name the calling AE titles that may send (e.g. --allow CT1,MR2)");
@@ -355,6 +373,7 @@ void run_listener(const ListenOptions& o, const NetworkOptions& n) {
   std::error_code ec;
   if (!o.model.empty() && !fs::is_directory(o.model, ec))
     fail(ExitCode::BadModel, "model bundle '{}' is not a folder", o.model);
+  check_refine_options(o);
   detail::init_dcmtk();
   g_stop_signal.store(0);
   struct sigaction sa {};

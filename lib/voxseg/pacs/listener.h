@@ -9,8 +9,16 @@
 
 namespace voxseg::pacs {
 
-/// `voxseg pacs listen`: receive series, segment each with voxseg-predict in a child process, send the
-/// DICOM SEG to a peer. docs/pacs.md describes the spool, the journal and the guarantees.
+/// Optional refine step of the listener: voxseg-refine on predict's labels, then voxseg-convert to the SEG.
+struct ListenRefine {
+  std::string checkpoint;            ///< --refine-sam: empty = no refine step
+  std::string preset, mode, margin;  ///< voxseg refine --preset / --mode / --margin when set
+  std::vector<std::string> args;     ///< any other voxseg-refine options, passed through
+};
+
+/// `voxseg pacs listen`: receive series, segment each with voxseg-predict (and optionally refine it
+/// with voxseg-refine) in child processes, send the DICOM SEG to a peer. docs/pacs.md describes the
+/// spool, the journal and the guarantees.
 struct ListenOptions {
   uint16_t port = 0;
   std::filesystem::path spool;
@@ -25,6 +33,7 @@ struct ListenOptions {
   bool disable_tta = false;
   int threads = 0;
   std::vector<std::string> predict_args;  ///< any other voxseg-predict options, passed through
+  ListenRefine refine;
   std::string segment_command;            ///< tests only: a program run instead of voxseg-predict, same argv
   double retry_initial_s = 2, retry_max_s = 300;  ///< send back-off: doubles from initial up to max
   int segment_attempts = 2;  ///< a crash (signal, exit 1) is retried; bad input (exit 2-5) is not
@@ -34,10 +43,6 @@ struct ListenOptions {
 /// returns. Throws Error(Usage) for bad options, Error(Network) when the port cannot be opened,
 /// Error(CannotWrite) when the spool is unusable or locked by another listener.
 void run_listener(const ListenOptions& options, const NetworkOptions& network);
-
-/// The voxseg-predict command line for one series (exposed for tests).
-std::vector<std::string> predict_command(const ListenOptions& options, const std::filesystem::path& instances,
-                                         const std::filesystem::path& labels);
 
 /// `voxseg pacs status`: counts per stage, quarantined instances, last error, age of the oldest
 /// unfinished series. Throws Error(BadInput) when the folder is not a spool.

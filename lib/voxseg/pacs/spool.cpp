@@ -145,6 +145,7 @@ void Spool::apply(const std::string& line, bool /*replaying*/) {
   if (it == versions_.end()) return;  // an event for an unknown version: nothing to update
   SeriesVersion& v = it->second;
   if (event == "complete") v.stage = Stage::Complete;
+  else if (event == "predicted" || event == "refined") v.step = event;
   else if (event == "segmented") {
     v.stage = Stage::Segmented;
     v.seg_file = str(j, "seg");
@@ -250,6 +251,10 @@ Json fields(std::initializer_list<std::pair<const char*, Json>> kv) {
 }
 }  // namespace
 
+void Spool::set_step(const std::string& key, const std::string& step) {
+  if (step != "predicted" && step != "refined") fail(ExitCode::Internal, "unknown segmentation step '{}'", step);
+  record(key, step.c_str(), Json::object());
+}
 void Spool::set_segmented(const std::string& key, const std::string& seg_file) {
   record(key, "segmented", fields({{"seg", seg_file}}));
 }

@@ -26,6 +26,7 @@ struct SeriesVersion {
   int segment_attempts = 0, send_attempts = 0;
   double next_send = 0;  ///< earliest time of the next send attempt
   std::string seg_file;  ///< relative to the version folder, once segmented
+  std::string step;      ///< while Complete: the last intermediate step done ("predicted", "refined") or ""
   std::string last_error;
   bool has_seg_objects = false;  ///< some instance is a DICOM SEG (not an image to segment)
 };
@@ -55,6 +56,8 @@ class Spool {
   void release(const std::string& key);
   /// Receiving versions quiet for `quiet_s` become Complete; returns their keys.
   std::vector<std::string> complete_quiet(double now, double quiet_s);
+  /// Records an intermediate step of a segmentation with a refine step: "predicted" or "refined".
+  void set_step(const std::string& key, const std::string& step);
   void set_segmented(const std::string& key, const std::string& seg_file);
   void segment_error(const std::string& key, const std::string& error);
   void set_sent(const std::string& key, const std::string& peer);

@@ -67,7 +67,7 @@ PromptSet build_prompts(const PromptSource& src, const Volume& image, at::Tensor
 
 }  // namespace
 
-void check_case_options(const CaseOptions& options, const std::filesystem::path& output) {
+void check_prompt_options(const CaseOptions& options) {
   const auto& p = options.prompts;
   const int kinds = int(!p.boxes.empty() || !p.points.empty()) + int(!p.labels.empty()) + int(!p.prompts_json.empty());
   if (kinds != 1)
@@ -78,6 +78,10 @@ void check_case_options(const CaseOptions& options, const std::filesystem::path&
   if (p.margin < 0) fail(ExitCode::Usage, "--margin {}: must be >= 0", p.margin);
   if (options.window != "auto") parse_intensity_mapping(options.window);
   if (options.engine.batch_size < 1) fail(ExitCode::Usage, "--batch-size must be >= 1");
+}
+
+void check_case_options(const CaseOptions& options, const std::filesystem::path& output) {
+  check_prompt_options(options);
   check_output(output, options.force, "output");
   if (!options.logits.empty()) {
     if (!io::is_volume_path(options.logits))
@@ -110,6 +114,18 @@ Json refine_case(const PreparedCase& c, const std::filesystem::path& output, Pro
   EngineResult r = run_engine(c.image8, c.prompts, network, engine, cache, c.initial, progress);
 
   const bool fits_uint8 = r.labels.numel() == 0 || (r.labels.min().item<int64_t>() >= 0 && r.labels.max().item<int64_t>() <= 255);
+  Json report = Json::object();
+  report["input"] = input;
+  report["output"] = output.string();
+  if (engine.want_logits) {
+    Volume logits{r.logits.size(0) == 1 ? r.logits[0] : r.logits, image.geometry};
+    io::WriteOptions w;
+    w.overwrite = options.force || options.redo;
+    w.pixel_type = io::PixelType::Float32;
+    io::write_volume(logits, options.logits, w);
+    report["logits"] = options.logits.string();
+  }
+  // Last: the output is the case's "done" marker in a batch (a rerun skips the case when it exists).
   Volume labels{r.labels, image.geometry};
   if (io::is_image_2d_path(output)) {
     io::write_image_2d(labels, output, options.force);
@@ -118,17 +134,6 @@ Json refine_case(const PreparedCase& c, const std::filesystem::path& output, Pro
     w.overwrite = options.force;
     w.pixel_type = fits_uint8 ? io::PixelType::UInt8 : io::PixelType::Int16;
     io::write_volume(labels, output, w);
-  }
-  Json report = Json::object();
-  report["input"] = input;
-  report["output"] = output.string();
-  if (engine.want_logits) {
-    Volume logits{r.logits.size(0) == 1 ? r.logits[0] : r.logits, image.geometry};
-    io::WriteOptions w;
-    w.overwrite = options.force;
-    w.pixel_type = io::PixelType::Float32;
-    io::write_volume(logits, options.logits, w);
-    report["logits"] = options.logits.string();
   }
   Json values = Json::array();
   for (const int64_t v : r.label_values) values.push_back(v);

@@ -25,10 +25,14 @@ struct CaseOptions {
   PromptSource prompts;
   std::filesystem::path logits;  ///< optional float32 logits output
   bool force = false;
+  bool redo = false;  ///< batch: the case's output is missing, so its logits are leftovers: overwritten
 };
 
-/// Checks what can be checked before loading the model: the prompt source is one kind, the option
-/// values parse, the outputs may be written. Error(Usage) / Error(CannotWrite).
+/// Checks the prompt source is one kind and the option values parse. Error(Usage).
+void check_prompt_options(const CaseOptions& options);
+
+/// Checks what can be checked before loading the model: check_prompt_options, and the outputs may be
+/// written. Error(Usage) / Error(CannotWrite).
 void check_case_options(const CaseOptions& options, const std::filesystem::path& output);
 
 /// A case read and its prompts checked, before the network is loaded.
@@ -47,7 +51,7 @@ struct PreparedCase {
 PreparedCase prepare_case(const std::string& input, const std::filesystem::path& output, const CaseOptions& options);
 
 /// Refines a prepared case into `output` (input grid and geometry; a 2D image extension writes an
-/// 8-bit label image) and the optional logits. Returns the report: input, output, logits, window,
+/// 8-bit label image) and the optional logits, written first: the output marks the case done. Returns the report: input, output, logits, window,
 /// labels, counts, timings, per-prompt IoU and chosen mask.
 Json refine_case(const PreparedCase& prepared, const std::filesystem::path& output, PromptNetwork& network,
                  const CaseOptions& options, const EmbeddingCache& cache, Progress progress = {});

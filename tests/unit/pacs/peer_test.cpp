@@ -2,11 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <set>
+
 #include "../shared_test_support.h"
-#include "voxseg/pacs/listener.h"
+#include "voxseg/pacs/steps.h"
 
 using namespace voxseg;
 using voxseg::test_support::capture_error;
+namespace fs = std::filesystem;
 
 TEST(ParsePeer, ReadsAetHostPort) {
   const pacs::Peer p = pacs::parse_peer("ORTHANC@127.0.0.1:4242");
@@ -52,4 +57,89 @@ TEST(PredictCommand, RunsVoxsegPredictWithDicomSegAndPassesOptions) {
   EXPECT_EQ(rest, want);
   o.segment_command = "/bin/stand-in";
   EXPECT_EQ(pacs::predict_command(o, "i", "o").front(), "/bin/stand-in");
+}
+
+TEST(PredictCommand, WithARefineStepWritesOnlyTheLabelMap) {
+  pacs::ListenOptions o;
+  o.model = "models/m";
+  o.refine.checkpoint = "sam.pth";
+  const auto argv = pacs::predict_command(o, "I", "L.nii.gz");
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  EXPECT_EQ(rest, (std::vector<std::string>{"-m", "models/m", "-i", "I", "-o", "L.nii.gz", "--force"}));
+}
+
+TEST(RefineCommand, RefinesPredictsLabelsAndPassesOptions) {
+  pacs::ListenOptions o;
+  o.model = "models/m";
+  o.precision = "bf16";  // predict's only
+  o.device = "cpu";
+  o.threads = 2;
+  o.refine = {"/ckpt/sam.pth", "medsam", "union", "4", {"--window", "abdomen"}};
+  const auto argv = pacs::refine_command(o, "/s/k/instances", "/s/k/out/labels.nii.gz", "/s/k/out/refined.nii.gz");
+  ASSERT_FALSE(argv.empty());
+  EXPECT_NE(argv.front().find("voxseg-refine"), std::string::npos);
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  const std::vector<std::string> want = {
+      "--sam", "/ckpt/sam.pth", "-i", "/s/k/instances", "--labels", "/s/k/out/labels.nii.gz", "-o",
+      "/s/k/out/refined.nii.gz", "--force", "--preset", "medsam", "--mode", "union", "--margin", "4", "--device", "cpu",
+      "--threads", "2", "--window", "abdomen"};
+  EXPECT_EQ(rest, want);
+  o.refine = {"/ckpt/sam.pth", "", "", "", {}};  // unset options are left to voxseg refine's defaults
+  o.device.clear();
+  o.threads = 0;
+  EXPECT_EQ(pacs::refine_command(o, "I", "L", "R").size(), 10u);
+}
+
+TEST(SegCommand, ConvertsTheRefinedLabelsWithTheModelsLabelTable) {
+  pacs::ListenOptions o;
+  o.model = "models/m";
+  auto argv = pacs::seg_command(o, "/o/refined.nii.gz", "/s/instances", "/o/refined.seg.dcm");
+  ASSERT_FALSE(argv.empty());
+  EXPECT_NE(argv.front().find("voxseg-convert"), std::string::npos);
+  std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  EXPECT_EQ(rest, (std::vector<std::string>{"/o/refined.nii.gz", "/o/refined.seg.dcm", "--seg-reference",
+                                            "/s/instances", "--label-table", "models/m", "--force"}));
+  // nnU-Net: its dataset.json when there is one, else no label table (generic segment names).
+  const fs::path nnunet = test_support::fresh_dir(fs::temp_directory_path(), "pacs-seg-command");
+  o.model.clear();
+  o.nnunet = nnunet.string();
+  argv = pacs::seg_command(o, "R", "I", "S");
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "--label-table"), argv.end());
+  std::ofstream(nnunet / "dataset.json") << "{}";
+  argv = pacs::seg_command(o, "R", "I", "S");
+  const auto it = std::find(argv.begin(), argv.end(), "--label-table");
+  ASSERT_NE(it, argv.end());
+  EXPECT_EQ(*(it + 1), (nnunet / "dataset.json").string());
+}
+
+TEST(RefineOptions, AreCheckedBeforeTheListenerStarts) {
+  pacs::ListenOptions o;
+  EXPECT_NO_THROW(pacs::check_refine_options(o));  // no refine step
+  o.refine.mode = "union";
+  EXPECT_EQ(capture_error([&] { pacs::check_refine_options(o); }).code(), ExitCode::Usage);  // needs --refine-sam
+  const fs::path dir = test_support::fresh_dir(fs::temp_directory_path(), "pacs-refine-options");
+  const fs::path ckpt = dir / "sam.pth";
+  o.refine.checkpoint = ckpt.string();
+  EXPECT_EQ(capture_error([&] { pacs::check_refine_options(o); }).code(), ExitCode::BadModel);  // no file
+  std::ofstream(ckpt) << "x";
+  EXPECT_NO_THROW(pacs::check_refine_options(o));
+  for (auto bad : {std::pair<std::string*, std::string>{&o.refine.preset, "sam2"}, {&o.refine.mode, "merge"},
+                   {&o.refine.margin, "-1"}, {&o.refine.margin, "2.5"}}) {
+    const std::string keep = *bad.first;
+    *bad.first = bad.second;
+    EXPECT_EQ(capture_error([&] { pacs::check_refine_options(o); }).code(), ExitCode::Usage) << bad.second;
+    *bad.first = keep;
+  }
+}
+
+TEST(PassThroughOptions, NameEveryStringOptionOnce) {
+  pacs::ListenOptions o;
+  std::set<std::string> flags;
+  for (const auto& p : pacs::pass_through_options(o)) {
+    EXPECT_TRUE(flags.insert(p.flag).second) << p.flag;
+    *p.value = std::string("v") + p.flag;
+  }
+  EXPECT_EQ(o.refine.checkpoint, "v--refine-sam");
+  EXPECT_EQ(o.refine.margin, "v--refine-margin");
+  EXPECT_EQ(o.folds, "v--folds");
 }

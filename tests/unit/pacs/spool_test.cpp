@@ -101,3 +101,31 @@ TEST(Spool, FailedVersionsMoveToFailedWithTheReason) {
   EXPECT_EQ(status.find("failed")->as_int(), 1);
   EXPECT_EQ(status.find("last_error")->as_string(), "segmentation exited with 3: inconsistent geometry");
 }
+
+TEST(Spool, ReplaysTheStepsOfASegmentationWithRefine) {
+  const fs::path dir = scratch("steps");
+  std::string a;
+  {
+    pacs::Spool s(dir, true);
+    a = s.version_for("1.2.3", "1.2", 0);
+    s.add_instance(a, "1.2.3.1", 0);
+    s.complete_quiet(100, 10);
+    EXPECT_EQ(s.get(a).step, "");
+    s.set_step(a, "predicted");
+    s.segment_error(a, "refinement killed by signal 9");
+  }
+  {
+    pacs::Spool s(dir, true);  // a restart between the predict and the refine step
+    const pacs::SeriesVersion v = s.get(a);
+    EXPECT_EQ(v.stage, pacs::Stage::Complete);
+    EXPECT_EQ(v.step, "predicted");
+    EXPECT_EQ(v.segment_attempts, 1);
+    s.set_step(a, "refined");
+    EXPECT_EQ(s.get(a).step, "refined");
+    EXPECT_EQ(test_support::capture_error([&] { s.set_step(a, "segmented"); }).code(), ExitCode::Internal);
+    s.set_segmented(a, "out/refined.seg.dcm");
+  }
+  pacs::Spool s(dir, false);
+  EXPECT_EQ(s.get(a).stage, pacs::Stage::Segmented);
+  EXPECT_EQ(s.get(a).seg_file, "out/refined.seg.dcm");
+}
