@@ -16,11 +16,10 @@ enum Label : int32_t { kBackground = 0, kLiver = 1, kSpleen = 2, kKidneyLeft = 3
 enum Region : uint8_t { kAir = 0, kFat = 1, kMuscle = 2, kCavity = 3 };
 
 // HU of tissues (nominal means; texture, blur and noise are added around them).
-constexpr double kAirHu = -1000, kFatHu = -100, kMuscleHu = 50, kBowelHu = 35, kVisceralFatHu = -90,
-                 kGasHu = -950, kBloodHu = 42, kCortexHu = 1000, kCancellousHu = 450, kArchHu = 700,
-                 kDiscHu = 85, kCsfHu = 12, kRibHu = 650, kTableHu = 180, kBileHu = 10, kLiverHu = 60,
-                 kSpleenHu = 50, kKidneyCortexHu = 40, kKidneyMedullaHu = 30, kNecrosisHu = 8,
-                 kLungHu = -850;
+constexpr double kAirHu = -1000, kFatHu = -100, kMuscleHu = 50, kBowelHu = 35, kVisceralFatHu = -90, kGasHu = -950,
+                 kBloodHu = 42, kCortexHu = 1000, kCancellousHu = 450, kArchHu = 700, kDiscHu = 85, kCsfHu = 12,
+                 kRibHu = 650, kTableHu = 180, kBileHu = 10, kLiverHu = 60, kSpleenHu = 50, kKidneyCortexHu = 40,
+                 kKidneyMedullaHu = 30, kNecrosisHu = 8, kLungHu = -850;
 // Tumour HU ranges: hypodense core, hyperdense, enhancing rim (the liver is 60 +- 4).
 constexpr double kTumourHuMin = 10, kTumourHuMax = 40, kHyperHuMin = 85, kHyperHuMax = 110, kRimHuMin = 90,
                  kRimHuMax = 115;
@@ -251,7 +250,7 @@ RawPhantom generate_ct_abdomen(const PhantomOptions& options, const Grid& g) {
   Rng trng(options.seed, "ct-abdomen/tumours");
   const int drawn = lesion_count(trng);  // always drawn, so --objects N equal to it remakes the case
   const int tumours = options.objects >= 0 ? options.objects : drawn;
-  std::vector<std::array<double, 4>> placed;  // centre (mm, reference frame) and radius
+  std::vector<std::array<double, 4>> placed;             // centre (mm, reference frame) and radius
   auto liver_at = [&](const std::array<double, 3>& q) {  // reference mm -> nearest voxel is liver
     const int64_t i = std::llround((q[0] * s_xy - g.ox) / g.sx), j = std::llround((q[1] * s_xy - g.oy) / g.sy),
                   k = std::llround((q[2] * s_z - g.oz) / g.sz);
@@ -288,13 +287,14 @@ RawPhantom generate_ct_abdomen(const PhantomOptions& options, const Grid& g) {
       }
     }
     placed.push_back({c[0], c[1], c[2], radius});
-    const Blob tumour = make_blob(trng, c, {radius * trng.uniform(0.85, 1.15), radius * trng.uniform(0.85, 1.15),
-                                            radius * trng.uniform(0.85, 1.15)},
-                                  0.0, {trng.uniform(0, kPi), trng.uniform(-0.5, 0.5), 0}, 0.15);
+    const Blob tumour = make_blob(
+        trng, c,
+        {radius * trng.uniform(0.85, 1.15), radius * trng.uniform(0.85, 1.15), radius * trng.uniform(0.85, 1.15)}, 0.0,
+        {trng.uniform(0, kPi), trng.uniform(-0.5, 0.5), 0}, 0.15);
     // Appearance: hypodense (most metastases, cysts), hyperdense (haemorrhagic or calcified), or a
     // hypodense core with an enhancing rim; large hypodense ones get a necrotic centre.
     const double kind = trng.uniform();
-    const double core_hu = kind < 0.55 ? trng.uniform(kTumourHuMin, kTumourHuMax)
+    const double core_hu = kind < 0.55  ? trng.uniform(kTumourHuMin, kTumourHuMax)
                            : kind < 0.8 ? trng.uniform(kHyperHuMin, kHyperHuMax)
                                         : trng.uniform(kTumourHuMin, kTumourHuMax);
     const double rim_hu = kind >= 0.8 ? trng.uniform(kRimHuMin, kRimHuMax) : core_hu;

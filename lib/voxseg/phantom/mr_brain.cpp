@@ -1,8 +1,8 @@
 // Synthetic T1-weighted brain MR: scalp (skin, fat), skull (tables, diploe), subarachnoid CSF, folded
 // cortex with sulci and an interhemispheric fissure, white matter, ventricles, deep grey nuclei,
-// cerebellum, brainstem and lesions (hypointense, enhancing or ring-enhancing); then partial volume, a multiplicative bias field
-// and Rician noise. Reference head in mm (LPS: +x left, +y posterior, +z superior), scaled uniformly
-// to fit the field of view.
+// cerebellum, brainstem and lesions (hypointense, enhancing or ring-enhancing); then partial volume, a multiplicative
+// bias field and Rician noise. Reference head in mm (LPS: +x left, +y posterior, +z superior), scaled uniformly to fit
+// the field of view.
 #include <cmath>
 
 #include "voxseg/phantom/detail/generators.h"
@@ -15,8 +15,8 @@ constexpr double kRefX = 180.0, kRefY = 220.0, kRefZ = 190.0;
 
 enum Label : int32_t { kBackground = 0, kCsf = 1, kGrey = 2, kWhite = 3, kLesion = 4 };
 // T1w-like intensities (arbitrary scanner units).
-constexpr double kSkin = 520, kScalpFat = 950, kBone = 110, kDiploe = 560, kCsfT1 = 260, kGreyT1 = 620,
-                 kWhiteT1 = 900, kLesionT1 = 410;
+constexpr double kSkin = 520, kScalpFat = 950, kBone = 110, kDiploe = 560, kCsfT1 = 260, kGreyT1 = 620, kWhiteT1 = 900,
+                 kLesionT1 = 410;
 // Lesion ranges: T1-hypointense, enhancing (hyperintense to white matter).
 constexpr double kLesionT1Min = 320, kLesionT1Max = 500, kEnhancingT1Min = 1080, kEnhancingT1Max = 1250;
 constexpr double kNoiseSigma = 18.0;
@@ -191,7 +191,7 @@ RawPhantom generate_mr_brain(const PhantomOptions& options, const Grid& g) {
     // T1 appearance: hypointense (demyelination, "black holes"), enhancing (hyperintense after
     // contrast), or a hypointense core with an enhancing ring (metastasis, abscess).
     const double kind = lrng.uniform();
-    const double core = kind < 0.6 ? lrng.uniform(kLesionT1Min, kLesionT1Max)
+    const double core = kind < 0.6   ? lrng.uniform(kLesionT1Min, kLesionT1Max)
                         : kind < 0.8 ? lrng.uniform(kEnhancingT1Min, kEnhancingT1Max)
                                      : lrng.uniform(kLesionT1Min - 100.0, kLesionT1Max - 100.0);
     const double ring = kind >= 0.8 ? lrng.uniform(kEnhancingT1Min, kEnhancingT1Max) : core;

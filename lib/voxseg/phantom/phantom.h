@@ -32,9 +32,8 @@ struct PhantomOptions {
 /// Zero sizes and spacings take the kind's defaults: ct-abdomen 256x256x100 at 1.5x1.5x2.5 mm,
 /// mr-brain 144x176x144 at 1.25 mm, cells 128x128x48 at 0.5x0.5x1.0 um. objects == -1 stays -1 for
 /// ct-abdomen and mr-brain (the count is drawn per seed; make_phantom records it) and becomes a
-/// nucleus count scaled to the field of view for cells. Throws Error(Usage) for sizes < 8 or > 1024 per axis or more than
-/// 2^27 voxels in all (memory), spacings outside (0, 100], or objects outside [-1, 1000] (cells:
-/// [1, 60000]).
+/// nucleus count scaled to the field of view for cells. Throws Error(Usage) for sizes < 8 or > 1024 per axis or more
+/// than 2^27 voxels in all (memory), spacings outside (0, 100], or objects outside [-1, 1000] (cells: [1, 60000]).
 PhantomOptions resolve_options(const PhantomOptions& options);
 
 /// A synthetic case: the image, its ground-truth labels on the same grid, and the label table.

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <torch/torch.h>
+#include <cmath>
 
 using namespace voxseg::train;
 
@@ -169,7 +169,8 @@ TEST(ClassSampling, ForcedCentresFollowTheClassProbabilities) {
   for (const auto sampling : {ClassSampling::Uniform, ClassSampling::Rare}) {
     const auto expected = centre_class_probabilities(c, sampling);
     const auto share = centre_class_shares(c, sampling, 4000);
-    for (size_t i = 0; i < 4; ++i) EXPECT_NEAR(share[i], expected[i], 0.03) << class_sampling_name(sampling) << " class " << i + 1;
+    for (size_t i = 0; i < 4; ++i)
+      EXPECT_NEAR(share[i], expected[i], 0.03) << class_sampling_name(sampling) << " class " << i + 1;
   }
   // Without forcing, centres follow area: the small class is rarely the centre (a control that the
   // counting above can tell the difference).
