@@ -28,7 +28,8 @@ void declare(CLI::App& app, Args& a) {
       ->delimiter(',')
       ->expected(3)
       ->check(CLI::PositiveNumber);
-  app.add_option("--objects", a.objects, "liver tumours (ct, default 3), lesions (mr, 1), nuclei (cells, by size)")
+  app.add_option("--objects", a.objects,
+                 "liver tumours (ct), lesions (mr): default 0-4 per seed; nuclei (cells, by size)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--count", a.count, "N > 1: a dataset of N cases with seeds seed..seed+N-1 (imagesTr/labelsTr)")
       ->capture_default_str();

@@ -64,6 +64,12 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--max-patch-voxels", o.plan.max_patch_voxels_zyx, "planning: cap the patch's voxel count (0: none)");
   app.add_flag("--no-augment", a.no_augment, "no data augmentation (debugging)");
   app.add_option("--elastic", o.augment.p_elastic, "probability of elastic deformation (default 0)")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--foreground-probability", o.augment.p_force_foreground,
+                 "share of patches centred on a foreground voxel (default 0.333)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--class-sampling", o.augment.class_sampling, "centre class of those: uniform (default) or rare")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, vt::ClassSampling>{
+          {"uniform", vt::ClassSampling::Uniform}, {"rare", vt::ClassSampling::Rare}}));
   app.add_option("--name", o.name, "model name in model.json (default: output folder name)");
   app.add_option("--description", o.description, "model description in model.json");
 }

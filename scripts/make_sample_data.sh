@@ -19,7 +19,7 @@ fi
 run() { echo "+ $*" >&2; "$@" >/dev/null; }
 
 # CT abdomen: 160 x 160 x 56 at 2.4 x 2.4 x 4.5 mm (a 384 mm field of view: adult-sized anatomy), 3 liver tumours.
-run voxseg-phantom --kind ct-abdomen --seed 1 --size 160,160,56 --spacing 2.4,2.4,4.5 -o "$out/ct_abdomen" --force
+run voxseg-phantom --kind ct-abdomen --seed 1 --size 160,160,56 --spacing 2.4,2.4,4.5 --objects 3 -o "$out/ct_abdomen" --force
 # MR brain (T1w-like): 96 x 116 x 100 at 1.875 mm, 2 lesions.
 run voxseg-phantom --kind mr-brain --seed 2 --size 96,116,100 --spacing 1.875,1.875,1.875 --objects 2 \
   -o "$out/mr_brain" --force

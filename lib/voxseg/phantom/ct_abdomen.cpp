@@ -16,11 +16,13 @@ enum Label : int32_t { kBackground = 0, kLiver = 1, kSpleen = 2, kKidneyLeft = 3
 enum Region : uint8_t { kAir = 0, kFat = 1, kMuscle = 2, kCavity = 3 };
 
 // HU of tissues (nominal means; texture, blur and noise are added around them).
-constexpr double kAirHu = -1000, kFatHu = -100, kMuscleHu = 50, kBowelHu = 35, kVisceralFatHu = -90,
-                 kGasHu = -950, kBloodHu = 42, kCortexHu = 1000, kCancellousHu = 450, kArchHu = 700,
-                 kDiscHu = 85, kCsfHu = 12, kRibHu = 650, kTableHu = 180, kBileHu = 10, kLiverHu = 60,
-                 kSpleenHu = 50, kKidneyCortexHu = 40, kKidneyMedullaHu = 30, kTumourHu = 20,
-                 kNecrosisHu = 8, kLungHu = -850;
+constexpr double kAirHu = -1000, kFatHu = -100, kMuscleHu = 50, kBowelHu = 35, kVisceralFatHu = -90, kGasHu = -950,
+                 kBloodHu = 42, kCortexHu = 1000, kCancellousHu = 450, kArchHu = 700, kDiscHu = 85, kCsfHu = 12,
+                 kRibHu = 650, kTableHu = 180, kBileHu = 10, kLiverHu = 60, kSpleenHu = 50, kKidneyCortexHu = 40,
+                 kKidneyMedullaHu = 30, kNecrosisHu = 8, kLungHu = -850;
+// Tumour HU ranges: hypodense core, hyperdense, enhancing rim (the liver is 60 +- 4).
+constexpr double kTumourHuMin = 10, kTumourHuMax = 40, kHyperHuMin = 85, kHyperHuMax = 110, kRimHuMin = 90,
+                 kRimHuMax = 115;
 constexpr double kNoiseHu = 12.0;
 
 Blob make_blob(Rng& rng, std::array<double, 3> centre, std::array<double, 3> axes, double jitter_mm,
@@ -243,27 +245,67 @@ RawPhantom generate_ct_abdomen(const PhantomOptions& options, const Grid& g) {
     });
   }
 
-  // Tumours: centres deep inside the liver, radii log-uniform 5..25 mm; they stay inside the liver.
-  const int tumours = options.objects;
+  // Tumours come from their own stream, drawn after every organ: the organs of a seed do not depend
+  // on them (docs/phantom.md, "Tumours and lesions").
+  Rng trng(options.seed, "ct-abdomen/tumours");
+  const int drawn = lesion_count(trng);  // always drawn, so --objects N equal to it remakes the case
+  const int tumours = options.objects >= 0 ? options.objects : drawn;
+  std::vector<std::array<double, 4>> placed;             // centre (mm, reference frame) and radius
+  auto liver_at = [&](const std::array<double, 3>& q) {  // reference mm -> nearest voxel is liver
+    const int64_t i = std::llround((q[0] * s_xy - g.ox) / g.sx), j = std::llround((q[1] * s_xy - g.oy) / g.sy),
+                  k = std::llround((q[2] * s_z - g.oz) / g.sz);
+    if (i < 0 || j < 0 || k < 0 || i >= g.nx || j >= g.ny || k >= g.nz) return false;
+    return lab[size_t(g.index(i, j, k))] == kLiver;
+  };
   for (int n = 0; n < tumours; ++n) {
-    const double radius = 5.0 * std::exp(rng.uniform(0.0, std::log(5.0)));
-    std::array<double, 3> c{liver.centre};
-    for (int attempt = 0; attempt < 200; ++attempt) {
-      const std::array<double, 3> t{liver.centre[0] + rng.uniform(-60, 60), liver.centre[1] + rng.uniform(-70, 70),
-                                    liver.centre[2] + rng.uniform(-55, 55)};
-      if (liver.level(t[0], t[1], t[2]) < 0.7) {
+    // Volume log-uniform in 0.1..50 ml at the reference field of view.
+    const double volume_ml = 0.1 * std::exp(trng.uniform(0.0, std::log(500.0)));
+    const double radius = std::cbrt(volume_ml * 1000.0 * 3.0 / (4.0 * kPi));
+    // Anywhere in either lobe short of its outer rim (near the surface they are clipped by it), not
+    // overlapping an earlier tumour.
+    const Blob& lobe = trng.uniform() < 0.8 ? liver : liver_left;
+    std::array<double, 3> c = lobe.centre;
+    const double reach = lobe.bound();
+    for (int attempt = 0; attempt < 300; ++attempt) {
+      const std::array<double, 3> t{lobe.centre[0] + trng.uniform(-reach, reach),
+                                    lobe.centre[1] + trng.uniform(-reach, reach),
+                                    lobe.centre[2] + trng.uniform(-reach, reach)};
+      // The centre well inside a lobe, and liver voxels (not ribs, wall or gallbladder) at the
+      // centre and 0.8 radius from it along each axis, so most of the tumour lies in the liver.
+      bool apart = lobe.level(t[0], t[1], t[2]) < 0.85 && liver_at(t);
+      for (int a = 0; a < 3 && apart; ++a)
+        for (const double sign : {-0.8, 0.8}) {
+          std::array<double, 3> e = t;
+          e[size_t(a)] += sign * radius;
+          apart = apart && liver_at(e);
+        }
+      for (const auto& q : placed)
+        apart = apart && std::hypot(t[0] - q[0], t[1] - q[1], t[2] - q[2]) > radius + q[3] + 3.0;
+      if (apart) {
         c = t;
         break;
       }
     }
-    const Blob tumour = make_blob(rng, c, {radius, radius, radius}, 0.0, {rng.uniform(0, kPi), 0, 0}, 0.15);
-    const bool necrotic = radius > 14.0;
+    placed.push_back({c[0], c[1], c[2], radius});
+    const Blob tumour = make_blob(
+        trng, c,
+        {radius * trng.uniform(0.85, 1.15), radius * trng.uniform(0.85, 1.15), radius * trng.uniform(0.85, 1.15)}, 0.0,
+        {trng.uniform(0, kPi), trng.uniform(-0.5, 0.5), 0}, 0.15);
+    // Appearance: hypodense (most metastases, cysts), hyperdense (haemorrhagic or calcified), or a
+    // hypodense core with an enhancing rim; large hypodense ones get a necrotic centre.
+    const double kind = trng.uniform();
+    const double core_hu = kind < 0.55  ? trng.uniform(kTumourHuMin, kTumourHuMax)
+                           : kind < 0.8 ? trng.uniform(kHyperHuMin, kHyperHuMax)
+                                        : trng.uniform(kTumourHuMin, kTumourHuMax);
+    const double rim_hu = kind >= 0.8 ? trng.uniform(kRimHuMin, kRimHuMax) : core_hu;
+    const bool necrotic = kind < 0.55 && radius > 14.0;
     paint(tumour, [&](int64_t idx, double l, const std::array<double, 3>&) {
       if (lab[size_t(idx)] != kLiver && lab[size_t(idx)] != kTumour) return;
-      img[size_t(idx)] = float(necrotic && l < 0.45 ? kNecrosisHu : kTumourHu);
+      img[size_t(idx)] = float(l > 0.72 ? rim_hu : necrotic && l < 0.45 ? kNecrosisHu : core_hu);
       lab[size_t(idx)] = kTumour;
     });
   }
+  out.instances = tumours;
 
   // ---- acquisition: partial volume (blur), correlated Gaussian noise.
   gaussian_blur(img, g, {0.6, 0.6, 0.4});

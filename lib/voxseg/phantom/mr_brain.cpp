@@ -1,8 +1,8 @@
 // Synthetic T1-weighted brain MR: scalp (skin, fat), skull (tables, diploe), subarachnoid CSF, folded
 // cortex with sulci and an interhemispheric fissure, white matter, ventricles, deep grey nuclei,
-// cerebellum, brainstem and T1-hypointense lesions; then partial volume, a multiplicative bias field
-// and Rician noise. Reference head in mm (LPS: +x left, +y posterior, +z superior), scaled uniformly
-// to fit the field of view.
+// cerebellum, brainstem and lesions (hypointense, enhancing or ring-enhancing); then partial volume, a multiplicative
+// bias field and Rician noise. Reference head in mm (LPS: +x left, +y posterior, +z superior), scaled uniformly to fit
+// the field of view.
 #include <cmath>
 
 #include "voxseg/phantom/detail/generators.h"
@@ -15,8 +15,10 @@ constexpr double kRefX = 180.0, kRefY = 220.0, kRefZ = 190.0;
 
 enum Label : int32_t { kBackground = 0, kCsf = 1, kGrey = 2, kWhite = 3, kLesion = 4 };
 // T1w-like intensities (arbitrary scanner units).
-constexpr double kSkin = 520, kScalpFat = 950, kBone = 110, kDiploe = 560, kCsfT1 = 260, kGreyT1 = 620,
-                 kWhiteT1 = 900, kLesionT1 = 430;
+constexpr double kSkin = 520, kScalpFat = 950, kBone = 110, kDiploe = 560, kCsfT1 = 260, kGreyT1 = 620, kWhiteT1 = 900,
+                 kLesionT1 = 410;
+// Lesion ranges: T1-hypointense, enhancing (hyperintense to white matter).
+constexpr double kLesionT1Min = 320, kLesionT1Max = 500, kEnhancingT1Min = 1080, kEnhancingT1Max = 1250;
 constexpr double kNoiseSigma = 18.0;
 
 Blob blob(Rng& rng, std::array<double, 3> c, std::array<double, 3> a, std::array<double, 3> angles, double deform) {
@@ -153,17 +155,53 @@ RawPhantom generate_mr_brain(const PhantomOptions& options, const Grid& g) {
   paint(blob(rng, {0, 0, -6}, {2.0, 14, 9}, {0, 0, 0}, 0.05),
         [&](int64_t idx, double, double, double, double) { set(idx, kCsf); });
 
-  // Lesions: periventricular or deep white matter, T1-hypointense.
-  for (int n = 0; n < options.objects; ++n) {
-    const double side = rng.uniform() < 0.5 ? -1.0 : 1.0;
-    const double radius = rng.uniform(3.0, 9.0);
-    const Blob lesion = blob(rng, {side * rng.uniform(18, 32), rng.uniform(-40, 35), rng.uniform(5, 35)},
-                             {radius, radius * rng.uniform(0.8, 1.4), radius * rng.uniform(0.8, 1.2)},
-                             {rng.uniform(0, kPi), 0, 0}, 0.2);
-    paint(lesion, [&](int64_t idx, double, double, double, double) {
-      if (lab[size_t(idx)] == kWhite || lab[size_t(idx)] == kLesion) set(idx, kLesion);
+  // Lesions come from their own stream (docs/phantom.md, "Tumours and lesions"): anywhere in the
+  // cerebral white matter (deep, periventricular, juxtacortical), painted over white matter only.
+  Rng lrng(options.seed, "mr-brain/lesions");
+  const int drawn = lesion_count(lrng);  // always drawn, so --objects N equal to it remakes the case
+  const int lesions = options.objects >= 0 ? options.objects : drawn;
+  auto white_at = [&](double x, double y, double z) {  // reference mm -> nearest voxel is white matter
+    const int64_t i = std::llround((x * s - g.ox) / g.sx), j = std::llround((y * s - g.oy) / g.sy),
+                  k = std::llround((z * s - g.oz) / g.sz);
+    if (i < 0 || j < 0 || k < 0 || i >= g.nx || j >= g.ny || k >= g.nz) return false;
+    return lab[size_t(g.index(i, j, k))] == kWhite;
+  };
+  std::vector<std::array<double, 4>> placed;  // centre (reference mm) and radius
+  for (int n = 0; n < lesions; ++n) {
+    // Volume log-uniform in 0.1..10 ml at the reference field of view.
+    const double volume_ml = 0.1 * std::exp(lrng.uniform(0.0, std::log(100.0)));
+    const double radius = std::cbrt(volume_ml * 1000.0 * 3.0 / (4.0 * kPi));
+    const double side = lrng.uniform() < 0.5 ? -1.0 : 1.0;
+    std::array<double, 3> c{side * 25.0, 0.0, 20.0};  // periventricular fallback
+    for (int attempt = 0; attempt < 300; ++attempt) {
+      const std::array<double, 3> t{side * lrng.uniform(8, 60), lrng.uniform(-70, 60), lrng.uniform(-15, 55)};
+      bool ok = white_at(t[0], t[1], t[2]);
+      for (const auto& q : placed) ok = ok && std::hypot(t[0] - q[0], t[1] - q[1], t[2] - q[2]) > radius + q[3] + 2.0;
+      if (ok) {
+        c = t;
+        break;
+      }
+    }
+    placed.push_back({c[0], c[1], c[2], radius});
+    Blob lesion;
+    lesion.centre = c;
+    lesion.axes = {radius * lrng.uniform(0.8, 1.2), radius * lrng.uniform(0.8, 1.4), radius * lrng.uniform(0.8, 1.2)};
+    lesion.rot = rotation(lrng.uniform(0, kPi), lrng.uniform(-0.4, 0.4), 0);
+    lesion.surface = SmoothField::random(lrng, 4, 1.0, 3.0, 0.2);
+    // T1 appearance: hypointense (demyelination, "black holes"), enhancing (hyperintense after
+    // contrast), or a hypointense core with an enhancing ring (metastasis, abscess).
+    const double kind = lrng.uniform();
+    const double core = kind < 0.6   ? lrng.uniform(kLesionT1Min, kLesionT1Max)
+                        : kind < 0.8 ? lrng.uniform(kEnhancingT1Min, kEnhancingT1Max)
+                                     : lrng.uniform(kLesionT1Min - 100.0, kLesionT1Max - 100.0);
+    const double ring = kind >= 0.8 ? lrng.uniform(kEnhancingT1Min, kEnhancingT1Max) : core;
+    paint(lesion, [&](int64_t idx, double l, double, double, double) {
+      if (lab[size_t(idx)] != kWhite && lab[size_t(idx)] != kLesion) return;
+      lab[size_t(idx)] = kLesion;
+      img[size_t(idx)] = float(l > 0.7 ? ring : core);
     });
   }
+  out.instances = lesions;
 
   // Tissue texture (2 %), partial volume, bias field, Rician noise.
   for (int64_t k = 0; k < g.nz; ++k)

@@ -13,6 +13,14 @@
 #include "voxseg/phantom/detail/generators.h"
 
 namespace voxseg::phantom {
+namespace detail {
+
+int lesion_count(Rng& rng) {
+  const double u = rng.uniform();
+  return u < 0.1 ? 0 : std::min(4, 1 + int((u - 0.1) / 0.9 * 4.0));
+}
+
+}  // namespace detail
 namespace {
 
 struct LabelDef {
@@ -110,16 +118,16 @@ PhantomOptions resolve_options(const PhantomOptions& in) {
     if (o.objects < 1 || o.objects > 60000)
       fail(ExitCode::Usage, "cannot make {} nuclei; use --objects 1..60000", o.objects);
   } else {
-    if (o.objects < 0) o.objects = o.kind == PhantomKind::CtAbdomen ? 3 : 1;
-    if (o.objects < 0 || o.objects > 1000) fail(ExitCode::Usage, "cannot make {} objects; use 0..1000", o.objects);
+    // -1 stays: each seed draws its own count (0-4); make_phantom records the count it made.
+    if (o.objects < -1 || o.objects > 1000) fail(ExitCode::Usage, "cannot make {} objects; use 0..1000", o.objects);
   }
   return o;
 }
 
 std::vector<double> nominal_intensities(PhantomKind kind) {
   switch (kind) {
-    case PhantomKind::CtAbdomen: return {-1000.0, 60.0, 50.0, 35.0, 35.0, 20.0};
-    case PhantomKind::MrBrain: return {0.0, 260.0, 620.0, 900.0, 430.0};
+    case PhantomKind::CtAbdomen: return {-1000.0, 60.0, 50.0, 35.0, 35.0, 25.0};
+    case PhantomKind::MrBrain: return {0.0, 260.0, 620.0, 900.0, 410.0};
     case PhantomKind::Cells: return {0.0, 220.0};
   }
   return {};
@@ -172,6 +180,7 @@ Phantom make_phantom(const PhantomOptions& requested) {
     ph.image_file_type = "int16";
     ph.labels_file_type = "uint8";
     ph.label_table = label_table(o.kind);
+    ph.options.objects = raw.instances;  // the count made (drawn per seed when not given)
   }
   return ph;
 }

@@ -24,14 +24,16 @@ struct PhantomOptions {
   uint64_t seed = 0;
   std::array<int64_t, 3> size{0, 0, 0};           ///< voxels along x, y, z
   std::array<double, 3> spacing_mm{0.0, 0.0, 0.0};  ///< x, y, z; for cells the numbers are micrometres
-  int objects = -1;  ///< liver tumours (ct-abdomen), lesions (mr-brain), nuclei (cells); -1 = default
+  /// Liver tumours (ct-abdomen), lesions (mr-brain), nuclei (cells); -1 = default: ct/mr draw 0-4 per
+  /// seed (0 with probability 0.1), cells scale with the field of view.
+  int objects = -1;
 };
 
-/// Zero sizes and spacings and objects == -1 take the kind's defaults: ct-abdomen 256x256x100 at 1.5x1.5x2.5 mm with 3 tumours, mr-brain
-/// 144x176x144 at 1.25 mm with 1 lesion, cells 128x128x48 at 0.5x0.5x1.0 um with a nucleus count
-/// scaled to the field of view. Throws Error(Usage) for sizes < 8 or > 1024 per axis or more than
-/// 2^27 voxels in all (memory), spacings outside (0, 100], or objects outside [0, 1000] (cells:
-/// [1, 60000]).
+/// Zero sizes and spacings take the kind's defaults: ct-abdomen 256x256x100 at 1.5x1.5x2.5 mm,
+/// mr-brain 144x176x144 at 1.25 mm, cells 128x128x48 at 0.5x0.5x1.0 um. objects == -1 stays -1 for
+/// ct-abdomen and mr-brain (the count is drawn per seed; make_phantom records it) and becomes a
+/// nucleus count scaled to the field of view for cells. Throws Error(Usage) for sizes < 8 or > 1024 per axis or more
+/// than 2^27 voxels in all (memory), spacings outside (0, 100], or objects outside [-1, 1000] (cells: [1, 60000]).
 PhantomOptions resolve_options(const PhantomOptions& options);
 
 /// A synthetic case: the image, its ground-truth labels on the same grid, and the label table.
@@ -41,7 +43,7 @@ struct Phantom {
   Json label_table = Json::array();  ///< [{id, name, color [r,g,b]}], background included
   std::string image_file_type;   ///< pixel type to store on disk ("int16", "uint16")
   std::string labels_file_type;  ///< "uint8" or "uint16"
-  PhantomOptions options;        ///< resolved options it was made with
+  PhantomOptions options;        ///< resolved options it was made with; objects = the count made
 };
 
 /// Makes a phantom. Deterministic: the same resolved options give bit-identical tensors on any
@@ -55,6 +57,7 @@ Json label_table(PhantomKind kind, int nuclei = 0);
 
 /// Nominal mean intensity of each label id (index = id) before blur, bias field and noise: HU for
 /// ct-abdomen, T1w-like units for mr-brain, photons above background for cells (id 1 = any nucleus).
+/// Tumours and lesions vary per object (hypo-, hyperintense, rim); theirs is the typical hypointense one.
 std::vector<double> nominal_intensities(PhantomKind kind);
 
 /// phantom.json for a single case: kind, seed, options, label table, voxseg version, label volumes.

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <stdexcept>
 
 namespace voxseg::train {
 namespace F = torch::nn::functional;
@@ -74,12 +75,14 @@ uint64_t mix_seed(uint64_t a, uint64_t b) {
 }
 
 std::vector<at::Tensor> foreground_locations(const at::Tensor& label, int64_t num_classes, int64_t max_per_class,
-                                             uint64_t seed) {
+                                             uint64_t seed, std::vector<int64_t>* class_voxels) {
   std::vector<at::Tensor> out;
   auto gen = at::detail::createCPUGenerator(seed);
   const auto lab = label.to(torch::kLong);
+  if (class_voxels) class_voxels->clear();
   for (int64_t c = 1; c < num_classes; ++c) {
     auto idx = torch::nonzero(lab == c);
+    if (class_voxels) class_voxels->push_back(idx.size(0));
     if (idx.size(0) > max_per_class) {
       const auto perm = torch::randperm(idx.size(0), gen, torch::kLong).slice(0, 0, max_per_class);
       idx = idx.index_select(0, std::get<0>(perm.sort()));
@@ -89,15 +92,52 @@ std::vector<at::Tensor> foreground_locations(const at::Tensor& label, int64_t nu
   return out;
 }
 
+std::string class_sampling_name(ClassSampling s) { return s == ClassSampling::Rare ? "rare" : "uniform"; }
+
+ClassSampling parse_class_sampling(const std::string& name) {
+  if (name == "uniform") return ClassSampling::Uniform;
+  if (name == "rare") return ClassSampling::Rare;
+  throw std::invalid_argument("unknown class sampling '" + name + "'; use uniform or rare");
+}
+
+std::vector<double> centre_class_probabilities(const CaseArrays& c, ClassSampling sampling) {
+  std::vector<double> p(c.fg_locations.size(), 0.0);
+  double total = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (!c.fg_locations[i].defined() || c.fg_locations[i].size(0) == 0) continue;
+    // The full count when known; the listed positions otherwise (a lower bound, capped per class).
+    const int64_t n = i < c.class_voxels.size() ? std::max<int64_t>(1, c.class_voxels[i]) : c.fg_locations[i].size(0);
+    p[i] = sampling == ClassSampling::Rare ? 1.0 / std::sqrt(double(n)) : 1.0;
+    total += p[i];
+  }
+  if (total > 0)
+    for (auto& v : p) v /= total;
+  return p;
+}
+
 std::array<double, 3> choose_centre(const CaseArrays& c, const std::array<int64_t, 3>& patch, bool force_fg,
-                                    uint64_t seed) {
+                                    uint64_t seed, ClassSampling sampling) {
   Rng rng(seed);
   if (force_fg) {
     std::vector<size_t> present;
     for (size_t i = 0; i < c.fg_locations.size(); ++i)
       if (c.fg_locations[i].defined() && c.fg_locations[i].size(0) > 0) present.push_back(i);
     if (!present.empty()) {
-      const auto& loc = c.fg_locations[present[size_t(rng.below(int64_t(present.size())))]];
+      size_t cls = present.back();
+      if (sampling == ClassSampling::Uniform) {
+        cls = present[size_t(rng.below(int64_t(present.size())))];  // the draw sequence of earlier versions
+      } else {
+        const auto p = centre_class_probabilities(c, sampling);
+        double u = rng.uniform(0, 1);
+        for (const size_t i : present) {
+          if (u < p[i]) {
+            cls = i;
+            break;
+          }
+          u -= p[i];
+        }
+      }
+      const auto& loc = c.fg_locations[cls];
       const auto row = loc[rng.below(loc.size(0))];
       const auto acc = row.accessor<int64_t, 1>();
       return {double(acc[0]), double(acc[1]), double(acc[2])};
@@ -176,7 +216,7 @@ Sample extract_patch(const CaseArrays& c, const std::array<int64_t, 3>& patch, c
 Sample make_sample(const CaseArrays& c, const std::array<int64_t, 3>& patch, const AugmentOptions& o, uint64_t seed) {
   Rng rng(seed);
   const bool force_fg = rng.chance(o.p_force_foreground);
-  const auto centre = choose_centre(c, patch, force_fg, mix_seed(seed, 1));
+  const auto centre = choose_centre(c, patch, force_fg, mix_seed(seed, 1), o.class_sampling);
   if (!o.enabled) {
     auto s = extract_patch(c, patch, centre, identity());
     s.forced_foreground = force_fg;

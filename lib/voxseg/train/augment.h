@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace voxseg::train {
@@ -13,12 +14,27 @@ struct CaseArrays {
   at::Tensor image;
   at::Tensor label;
   std::vector<at::Tensor> fg_locations;  ///< index c-1 for class c: int64 [N,3] (z,y,x); N may be 0
+  std::vector<int64_t> class_voxels;     ///< index c-1: voxels of class c in the case (before subsampling)
 };
 
 /// Up to `max_per_class` voxel positions (int64 [N,3], z,y,x) per foreground class 1..num_classes-1,
-/// a seeded random subset when there are more.
+/// a seeded random subset when there are more. `class_voxels`, if given, receives each class's full
+/// voxel count.
 std::vector<at::Tensor> foreground_locations(const at::Tensor& label, int64_t num_classes, int64_t max_per_class,
-                                             uint64_t seed);
+                                             uint64_t seed, std::vector<int64_t>* class_voxels = nullptr);
+
+/// Which class a foreground-forced patch is centred on (docs/training.md, "Sampling"): Uniform picks
+/// one of the classes present in the case with equal probability (nnU-Net); Rare weights each present
+/// class by 1/sqrt(its voxel count in the case), so small classes (tumours, lesions) are chosen more
+/// often than large ones (organs).
+enum class ClassSampling { Uniform, Rare };
+/// "uniform" | "rare"; the inverse throws std::invalid_argument naming the choices.
+std::string class_sampling_name(ClassSampling s);
+ClassSampling parse_class_sampling(const std::string& name);
+
+/// Probability of each foreground class (index c-1) being the centre class of a forced patch: zero
+/// for classes absent from the case; all zero when the case has no foreground.
+std::vector<double> centre_class_probabilities(const CaseArrays& c, ClassSampling sampling);
 
 /// Augmentations and their probabilities (nnU-Net's defaults; docs/training.md). All draws come
 /// from a seed per sample, so a batch depends only on (run seed, step, sample index).
@@ -38,6 +54,7 @@ struct AugmentOptions {
   std::array<double, 3> spacing_mm{1, 1, 1};  ///< target spacing (z,y,x): rotations happen in mm
   int lowres_axis = -1;                       ///< anisotropic data: rotate and blur in-plane only
   double p_force_foreground = 1.0 / 3.0;      ///< share of patches centred on a foreground voxel
+  ClassSampling class_sampling = ClassSampling::Uniform;  ///< how such a patch picks its class
 };
 
 /// A training patch: image [C,pz,py,px] float32 and label [pz,py,px] int64.
@@ -48,9 +65,10 @@ struct Sample {
 };
 
 /// Centre (z,y,x voxel index) of a patch: with force_foreground and any foreground, a random voxel of
-/// a random present class; otherwise uniform such that the patch lies inside the image where it fits.
+/// a present class drawn by centre_class_probabilities; otherwise uniform such that the patch lies
+/// inside the image where it fits.
 std::array<double, 3> choose_centre(const CaseArrays& c, const std::array<int64_t, 3>& patch, bool force_foreground,
-                                    uint64_t seed);
+                                    uint64_t seed, ClassSampling sampling = ClassSampling::Uniform);
 
 /// Samples a patch around `centre` through a spatial transform (3x3 matrix in voxel units, z,y,x,
 /// mapping patch offsets to image offsets; identity = plain crop), zero padding outside the image.

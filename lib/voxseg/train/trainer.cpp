@@ -612,6 +612,8 @@ TrainResult run_training(const TrainOptions& o, Progress progress) {
   opts["seed"] = int64_t(o.seed);
   opts["augmentation"] = o.augment.enabled;
   opts["elastic_probability"] = o.augment.p_elastic;
+  opts["foreground_probability"] = o.augment.p_force_foreground;
+  opts["class_sampling"] = class_sampling_name(o.augment.class_sampling);
   opts["world_size"] = world;
   spec.training["options"] = opts;
   spec.training["best_epoch"] = best_epoch;

@@ -1,7 +1,9 @@
 #include "voxseg/train/augment.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include <cmath>
 
 using namespace voxseg::train;
 
@@ -104,4 +106,92 @@ TEST(MakeSample, ForegroundOversamplingShareIsAboutOneThird) {
   int forced = 0;
   for (uint64_t seed = 0; seed < 600; ++seed) forced += make_sample(c, {4, 4, 4}, o, seed).forced_foreground;
   EXPECT_NEAR(forced / 600.0, 1.0 / 3.0, 0.06);
+}
+
+namespace {
+// Three foreground classes of very different sizes, like liver / kidney / tumour: 4000, 250 and 16
+// voxels; class 4 is declared but absent.
+CaseArrays make_imbalanced_case() {
+  CaseArrays c;
+  auto lab = torch::zeros({24, 40, 40}, torch::kUInt8);
+  lab.slice(0, 2, 12).slice(1, 0, 20).slice(2, 0, 20).fill_(1);     // 4000
+  lab.slice(0, 14, 24).slice(1, 30, 35).slice(2, 30, 35).fill_(2);  // 250
+  lab.slice(0, 4, 8).slice(1, 24, 26).slice(2, 24, 26).fill_(3);    // 16
+  c.label = lab;
+  c.image = lab.to(torch::kFloat).unsqueeze(0);
+  c.fg_locations = foreground_locations(lab, 5, 1000, 3, &c.class_voxels);
+  return c;
+}
+
+// Share of `n` forced centres that land on each class 1..4.
+std::array<double, 4> centre_class_shares(const CaseArrays& c, ClassSampling sampling, int n) {
+  std::array<double, 4> share{};
+  for (int i = 0; i < n; ++i) {
+    const auto p = choose_centre(c, {8, 8, 8}, true, mix_seed(77, uint64_t(i)), sampling);
+    const int cls = c.label[int64_t(p[0])][int64_t(p[1])][int64_t(p[2])].item<int>();
+    EXPECT_GE(cls, 1);
+    if (cls >= 1) share[size_t(cls - 1)] += 1.0 / n;
+  }
+  return share;
+}
+}  // namespace
+
+TEST(ClassSampling, CountsEveryVoxelEvenWhenPositionsAreSubsampled) {
+  const auto c = make_imbalanced_case();
+  ASSERT_EQ(c.class_voxels.size(), 4u);
+  EXPECT_EQ(c.class_voxels[0], 4000);
+  EXPECT_EQ(c.fg_locations[0].size(0), 1000);  // capped
+  EXPECT_EQ(c.class_voxels[1], 250);
+  EXPECT_EQ(c.class_voxels[2], 16);
+  EXPECT_EQ(c.class_voxels[3], 0);
+}
+
+TEST(ClassSampling, ProbabilitiesAreUniformOrInverseSqrtOverPresentClasses) {
+  const auto c = make_imbalanced_case();
+  const auto u = centre_class_probabilities(c, ClassSampling::Uniform);
+  ASSERT_EQ(u.size(), 4u);
+  for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(u[size_t(i)], 1.0 / 3.0);
+  EXPECT_EQ(u[3], 0.0);  // absent class never chosen
+  const auto r = centre_class_probabilities(c, ClassSampling::Rare);
+  const double w1 = 1 / std::sqrt(4000.0), w2 = 1 / std::sqrt(250.0), w3 = 1 / 4.0, sum = w1 + w2 + w3;
+  EXPECT_NEAR(r[0], w1 / sum, 1e-12);
+  EXPECT_NEAR(r[1], w2 / sum, 1e-12);
+  EXPECT_NEAR(r[2], w3 / sum, 1e-12);  // ~0.77: the 16-voxel "tumour" dominates
+  EXPECT_EQ(r[3], 0.0);
+  CaseArrays empty = c;
+  for (auto& l : empty.fg_locations) l = torch::zeros({0, 3}, torch::kLong);
+  for (const double v : centre_class_probabilities(empty, ClassSampling::Rare)) EXPECT_EQ(v, 0.0);
+}
+
+TEST(ClassSampling, ForcedCentresFollowTheClassProbabilities) {
+  // 4000 draws: the standard error of a share near 1/3 is ~0.0075, so 0.03 is 4 standard errors.
+  const auto c = make_imbalanced_case();
+  for (const auto sampling : {ClassSampling::Uniform, ClassSampling::Rare}) {
+    const auto expected = centre_class_probabilities(c, sampling);
+    const auto share = centre_class_shares(c, sampling, 4000);
+    for (size_t i = 0; i < 4; ++i)
+      EXPECT_NEAR(share[i], expected[i], 0.03) << class_sampling_name(sampling) << " class " << i + 1;
+  }
+  // Without forcing, centres follow area: the small class is rarely the centre (a control that the
+  // counting above can tell the difference).
+  int tumour = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const auto p = choose_centre(c, {8, 8, 8}, false, mix_seed(5, uint64_t(i)), ClassSampling::Rare);
+    tumour += c.label[int64_t(p[0])][int64_t(p[1])][int64_t(p[2])].item<int>() == 3;
+  }
+  EXPECT_LT(tumour, 20);
+}
+
+TEST(ClassSampling, MakeSampleForcesTheRequestedShareAndNamesParse) {
+  const auto c = make_imbalanced_case();
+  AugmentOptions o;
+  o.enabled = false;
+  o.p_force_foreground = 0.5;
+  o.class_sampling = ClassSampling::Rare;
+  int forced = 0;
+  for (uint64_t s = 0; s < 1000; ++s) forced += make_sample(c, {8, 8, 8}, o, s).forced_foreground;
+  EXPECT_NEAR(forced / 1000.0, 0.5, 0.05);
+  EXPECT_EQ(parse_class_sampling("rare"), ClassSampling::Rare);
+  EXPECT_EQ(class_sampling_name(parse_class_sampling("uniform")), "uniform");
+  EXPECT_THROW(parse_class_sampling("balanced"), std::invalid_argument);
 }

@@ -11,8 +11,12 @@ namespace voxseg::phantom::detail {
 struct RawPhantom {
   std::vector<float> image;
   std::vector<int32_t> labels;
-  int instances = 0;  ///< cells: number of nuclei (labels 1..instances)
+  int instances = 0;  ///< cells: number of nuclei (labels 1..instances); ct/mr: tumours or lesions made
 };
+
+/// Number of tumours or lesions of a case when --objects is not given: 0 with probability 0.1, else
+/// 1..4 uniformly. Exactly one draw, so an explicit count leaves the rest of the stream unchanged.
+int lesion_count(Rng& rng);
 
 RawPhantom generate_ct_abdomen(const PhantomOptions& options, const Grid& grid);
 RawPhantom generate_mr_brain(const PhantomOptions& options, const Grid& grid);
