@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "voxseg/core/error.h"
+#include "voxseg/core/threads.h"
 #include "voxseg/phantom/phantom.h"
 #include "voxseg/refine/engine.h"
 #include "voxseg/refine/intensity.h"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    set_compute_threads(0);  // every available core (LibTorch may default to one here)
     phantom::PhantomOptions po;
     po.kind = phantom::PhantomKind::CtAbdomen;
     po.seed = 7;
