@@ -69,10 +69,11 @@ uint64_t missing_pixel_bytes(const fs::path& path, uint64_t expected) {
     for (size_t at = d.find(tag); at != std::string::npos; at = d.find(tag, at + 1)) {
       if (at + 12 > d.size()) break;
       uint64_t start = 0;
-      if ((d.compare(at + 4, 2, "OW") == 0 || d.compare(at + 4, 2, "OB") == 0) && u32(at + 8, big) == expected)
+      if ((d.compare(at + 4, 2, "OW") == 0 || d.compare(at + 4, 2, "OB") == 0) && u32(at + 8, big) == expected) {
         start = at + 12;  // explicit VR
-      else if (u32(at + 4, big) == expected)
+      } else if (u32(at + 4, big) == expected) {
         start = at + 8;  // implicit VR
+      }
       if (start) return start + expected > d.size() ? start + expected - d.size() : 0;
     }
   }
@@ -85,9 +86,8 @@ uint64_t missing_pixel_bytes(const fs::path& path, uint64_t expected) {
 void check_decodable(const Slice& s) {
   const std::string file = s.path.string();
   if (s.bits_allocated % 8 != 0)
-    fail(ExitCode::BadInput,
-         "cannot read '{}': {}-bit pixel data (e.g. a binary DICOM SEG) is not read as a volume", file,
-         s.bits_allocated);
+    fail(ExitCode::BadInput, "cannot read '{}': {}-bit pixel data (e.g. a binary DICOM SEG) is not read as a volume",
+         file, s.bits_allocated);
   if (s.has_grid_offsets && !s.has_frames_tag)
     fail(ExitCode::BadInput, "cannot read '{}': GridFrameOffsetVector without NumberOfFrames (malformed RT Dose)",
          file);

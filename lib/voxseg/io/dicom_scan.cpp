@@ -25,14 +25,23 @@ namespace detail {
 namespace {
 
 const gdcm::Tag kSopClass(0x0008, 0x0016), kModality(0x0008, 0x0060), kSeriesDescription(0x0008, 0x103e),
-    kPatientId(0x0010, 0x0020), kSliceThickness(0x0018, 0x0050), kStudyUid(0x0020, 0x000d),
-    kSeriesUid(0x0020, 0x000e), kInstanceNumber(0x0020, 0x0013), kPosition(0x0020, 0x0032),
-    kOrientation(0x0020, 0x0037), kFrameOfReference(0x0020, 0x0052), kFrames(0x0028, 0x0008),
-    kRows(0x0028, 0x0010), kColumns(0x0028, 0x0011), kPixelSpacing(0x0028, 0x0030),
-    kBitsAllocated(0x0028, 0x0100), kBitsStored(0x0028, 0x0101), kPixelRepresentation(0x0028, 0x0103),
-    kSamples(0x0028, 0x0002), kIntercept(0x0028, 0x1052), kSlope(0x0028, 0x1053),
+    kPatientId(0x0010, 0x0020), kSliceThickness(0x0018, 0x0050), kStudyUid(0x0020, 0x000d), kSeriesUid(0x0020, 0x000e),
+    kInstanceNumber(0x0020, 0x0013), kPosition(0x0020, 0x0032), kOrientation(0x0020, 0x0037),
+    kFrameOfReference(0x0020, 0x0052), kFrames(0x0028, 0x0008), kRows(0x0028, 0x0010), kColumns(0x0028, 0x0011),
+    kPixelSpacing(0x0028, 0x0030), kBitsAllocated(0x0028, 0x0100), kBitsStored(0x0028, 0x0101),
+    kPixelRepresentation(0x0028, 0x0103), kSamples(0x0028, 0x0002), kIntercept(0x0028, 0x1052), kSlope(0x0028, 0x1053),
     kPhotometric(0x0028, 0x0004), kGridFrameOffsets(0x3004, 0x000c), kImageType(0x0008, 0x0008),
     kSeriesNumber(0x0020, 0x0011), kAcquisitionNumber(0x0020, 0x0012);
+
+const gdcm::Tag kScannedTags[] = {kSopClass,      kModality,         kSeriesDescription,
+                                  kPatientId,     kSliceThickness,   kStudyUid,
+                                  kSeriesUid,     kInstanceNumber,   kPosition,
+                                  kOrientation,   kFrameOfReference, kFrames,
+                                  kRows,          kColumns,          kPixelSpacing,
+                                  kBitsAllocated, kBitsStored,       kPixelRepresentation,
+                                  kSamples,       kIntercept,        kSlope,
+                                  kPhotometric,   kGridFrameOffsets, kImageType,
+                                  kSeriesNumber,  kAcquisitionNumber};
 
 std::string trim(std::string s) {
   while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.back())) || s.back() == '\0')) s.pop_back();
@@ -61,16 +70,13 @@ std::vector<double> parse_numbers(const std::string& text) {
 std::vector<Slice> scan_slices(const std::vector<fs::path>& files) {
   quiet_toolkits();
   gdcm::Scanner scanner;
-  for (const gdcm::Tag& t : {kSopClass, kModality, kSeriesDescription, kPatientId, kSliceThickness, kStudyUid,
-                             kSeriesUid, kInstanceNumber, kPosition, kOrientation, kFrameOfReference, kFrames, kRows,
-                             kColumns, kPixelSpacing, kBitsAllocated, kBitsStored, kPixelRepresentation, kSamples,
-                             kIntercept, kSlope, kPhotometric, kGridFrameOffsets, kImageType, kSeriesNumber,
-                             kAcquisitionNumber})
-    scanner.AddTag(t);
+  for (const gdcm::Tag& t : kScannedTags) scanner.AddTag(t);
   std::vector<std::string> names;
   for (const auto& f : files) names.push_back(f.string());
   {
-    GdcmGuard guard(files.size() == 1 ? names.front() : names.empty() ? "" : fs::path(names.front()).parent_path().string());
+    GdcmGuard guard(files.size() == 1 ? names.front()
+                    : names.empty()   ? ""
+                                      : fs::path(names.front()).parent_path().string());
     scanner.Scan(names);
   }
   std::vector<Slice> slices;

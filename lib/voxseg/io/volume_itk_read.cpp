@@ -102,8 +102,7 @@ Volume read_with_itk(const fs::path& path, VolumeFileInfo* info) {
   itk::ImageIOBase::Pointer io =
       itk::ImageIOFactory::CreateImageIO(file.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
   if (!io)
-    fail(ExitCode::BadInput, "cannot read '{}': not a readable image (supported: NIfTI, NRRD, MetaImage, DICOM)",
-         file);
+    fail(ExitCode::BadInput, "cannot read '{}': not a readable image (supported: NIfTI, NRRD, MetaImage, DICOM)", file);
   io->SetFileName(file);
   io->ReadImageInformation();
 
@@ -114,8 +113,8 @@ Volume read_with_itk(const fs::path& path, VolumeFileInfo* info) {
   if (n > 3) {
     std::string shape;
     for (size_t i = 0; i < dims.size(); ++i) shape += (i ? "x" : "") + std::to_string(dims[i]);
-    fail(ExitCode::BadInput,
-         "cannot read '{}': {}D image ({}); voxseg reads 3D volumes: split it into 3D files first", file, n, shape);
+    fail(ExitCode::BadInput, "cannot read '{}': {}D image ({}); voxseg reads 3D volumes: split it into 3D files first",
+         file, n, shape);
   }
   if (n < 2) fail(ExitCode::BadInput, "cannot read '{}': {}D image; voxseg reads 2D and 3D images", file, n);
 

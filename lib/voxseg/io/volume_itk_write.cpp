@@ -83,12 +83,12 @@ at::Tensor convert_for_disk(const at::Tensor& data, PixelType target, const fs::
     if (values.numel() > 0) {
       const double lo = values.min().item<double>(), hi = values.max().item<double>();
       if (lo < range.lo || hi > range.hi)
-        fail(ExitCode::BadInput, "cannot write '{}' as {}: values {}..{} do not fit its range {}..{}",
-             path.string(), pixel_type_name(target), lo, hi, range.lo, range.hi);
+        fail(ExitCode::BadInput, "cannot write '{}' as {}: values {}..{} do not fit its range {}..{}", path.string(),
+             pixel_type_name(target), lo, hi, range.lo, range.hi);
     }
     if (target == PixelType::UInt16) return values.to(at::kInt);  // narrowed to uint16 by the caller
-    const at::ScalarType t = target == PixelType::UInt8  ? at::kByte
-                             : target == PixelType::Int8 ? at::kChar
+    const at::ScalarType t = target == PixelType::UInt8   ? at::kByte
+                             : target == PixelType::Int8  ? at::kChar
                              : target == PixelType::Int16 ? at::kShort
                                                           : at::kInt;
     return values.to(t);

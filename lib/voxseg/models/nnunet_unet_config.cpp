@@ -28,8 +28,8 @@ std::vector<int64_t> per_stage_ints(const Json& kwargs, std::string_view key, in
   return detail::read_int_list(v, join_field(path, key));
 }
 
-std::vector<std::vector<int64_t>> per_stage_axes(const Json& kwargs, std::string_view key, int64_t n_stages,
-                                                 int dims, const std::string& path) {
+std::vector<std::vector<int64_t>> per_stage_axes(const Json& kwargs, std::string_view key, int64_t n_stages, int dims,
+                                                 const std::string& path) {
   const Json& v = detail::require_member(kwargs, key, path);
   const std::string field = join_field(path, key);
   if (v.is_number()) {
@@ -77,22 +77,24 @@ UNetConfig to_unet_config(const Configuration& c, const DatasetInfo& dataset) {
     // The keyword arguments of each class's __init__ (dynamic_network_architectures).
     if (residual) {
       detail::reject_unknown_members(
-          k, {"n_stages", "features_per_stage", "conv_op", "kernel_sizes", "strides", "n_blocks_per_stage",
-              "n_conv_per_stage_decoder", "conv_bias", "norm_op", "norm_op_kwargs", "dropout_op",
-              "dropout_op_kwargs", "nonlin", "nonlin_kwargs", "deep_supervision", "block", "bottleneck_channels",
-              "stem_channels"},
+          k,
+          {"n_stages", "features_per_stage", "conv_op", "kernel_sizes", "strides", "n_blocks_per_stage",
+           "n_conv_per_stage_decoder", "conv_bias", "norm_op", "norm_op_kwargs", "dropout_op", "dropout_op_kwargs",
+           "nonlin", "nonlin_kwargs", "deep_supervision", "block", "bottleneck_channels", "stem_channels"},
           path);
     } else {
       detail::reject_unknown_members(
-          k, {"n_stages", "features_per_stage", "conv_op", "kernel_sizes", "strides", "n_conv_per_stage",
-              "n_conv_per_stage_decoder", "conv_bias", "norm_op", "norm_op_kwargs", "dropout_op",
-              "dropout_op_kwargs", "nonlin", "nonlin_kwargs", "deep_supervision", "nonlin_first"},
+          k,
+          {"n_stages", "features_per_stage", "conv_op", "kernel_sizes", "strides", "n_conv_per_stage",
+           "n_conv_per_stage_decoder", "conv_bias", "norm_op", "norm_op_kwargs", "dropout_op", "dropout_op_kwargs",
+           "nonlin", "nonlin_kwargs", "deep_supervision", "nonlin_first"},
           path);
     }
     UNetConfig u;
     u.dims = c.dims;
     u.encoder = residual ? "residual" : "plain";
-    const std::string conv = detail::read_string(detail::require_member(k, "conv_op", path), join_field(path, "conv_op"));
+    const std::string conv =
+        detail::read_string(detail::require_member(k, "conv_op", path), join_field(path, "conv_op"));
     const int conv_dims = short_name(conv) == "Conv3d" ? 3 : short_name(conv) == "Conv2d" ? 2 : 0;
     if (conv_dims == 0) field_error(join_field(path, "conv_op"), "expected Conv2d or Conv3d, found " + conv);
     if (conv_dims != c.dims) {
@@ -123,7 +125,8 @@ UNetConfig to_unet_config(const Configuration& c, const DatasetInfo& dataset) {
     u.n_conv_per_stage_decoder = per_stage_ints(k, "n_conv_per_stage_decoder", n - 1, path);
     if (const Json* v = k.find("conv_bias")) u.conv_bias = detail::read_bool(*v, join_field(path, "conv_bias"));
     const Json* norm = k.find("norm_op");
-    const std::string norm_name = (norm && !norm->is_null()) ? short_name(detail::read_string(*norm, join_field(path, "norm_op"))) : "";
+    const std::string norm_name =
+        (norm && !norm->is_null()) ? short_name(detail::read_string(*norm, join_field(path, "norm_op"))) : "";
     if (norm_name.empty()) {
       u.norm = "none";
     } else if (norm_name.rfind("InstanceNorm", 0) == 0) {
@@ -154,11 +157,11 @@ UNetConfig to_unet_config(const Configuration& c, const DatasetInfo& dataset) {
     } else if (nonlin_name == "ReLU") {
       u.negative_slope = 0.0;
     } else {
-      field_error(join_field(path, "nonlin"), "expected LeakyReLU or ReLU, found " +
-                                                  (nonlin_name.empty() ? std::string("null") : nonlin_name));
+      field_error(join_field(path, "nonlin"),
+                  "expected LeakyReLU or ReLU, found " + (nonlin_name.empty() ? std::string("null") : nonlin_name));
     }
-    if (const Json* v = k.find("nonlin_first"); v && !v->is_null() &&
-                                                detail::read_bool(*v, join_field(path, "nonlin_first"))) {
+    if (const Json* v = k.find("nonlin_first");
+        v && !v->is_null() && detail::read_bool(*v, join_field(path, "nonlin_first"))) {
       field_error(join_field(path, "nonlin_first"), "true is not supported (conv -> norm -> nonlin only)");
     }
     if (const Json* v = k.find("dropout_op"); v && !v->is_null()) {

@@ -23,7 +23,7 @@ Volume read_itk_volume(const std::filesystem::path& path, const NiftiHeaderFacts
 /// `g`) to a volume file as options.pixel_type (Auto: from the dtype). Integers from floats are
 /// rounded; values that do not fit fail with Error(BadInput) rather than wrap. The file appears
 /// atomically (.nhdr/.mhd: data file first, header last). Throws Error(CannotWrite).
-void write_itk_volume(const at::Tensor& data, int64_t components, const Geometry& g,
-                      const std::filesystem::path& path, const WriteOptions& options);
+void write_itk_volume(const at::Tensor& data, int64_t components, const Geometry& g, const std::filesystem::path& path,
+                      const WriteOptions& options);
 
 }  // namespace voxseg::io::detail
