@@ -17,6 +17,12 @@ class StderrCapture {
   /// Restores stderr and returns what was printed meanwhile (at most about 1 MiB).
   std::string text();
 
+  /// The process's stderr from before the capture (-1 once restored), and the descriptor the capture
+  /// writes to (-1 when it could not be set up): for a signal handler that must still report on the
+  /// real stderr (take them when the capture starts; the handler then needs only write/dup2).
+  int original_fd() const { return saved_; }
+  int capture_fd() const { return file_ ? ::fileno(file_) : -1; }
+
  private:
   void restore();
   std::FILE* file_ = nullptr;

@@ -2,7 +2,6 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/oflog/oflog.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +9,6 @@
 #include <sstream>
 
 #include "voxseg/core/error.h"
-#include "voxseg/core/log.h"
 #include "voxseg/io/detail/dicom_seg_source.h"
 
 namespace fs = std::filesystem;
@@ -65,10 +63,6 @@ bool read_header(const fs::path& file, SourceSlice& s) {
 }
 
 }  // namespace
-
-void configure_dcmtk_log() {
-  OFLog::configure(log::enabled(log::Level::Debug) ? OFLogger::WARN_LOG_LEVEL : OFLogger::FATAL_LOG_LEVEL);
-}
 
 std::vector<double> parse_ds(const std::string& text) {
   std::vector<double> out;

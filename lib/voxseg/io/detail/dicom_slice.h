@@ -1,7 +1,7 @@
 #pragma once
-// Private to the DICOM series reader: one scanned file's header facts, and the steps between
-// scanning and reading pixels (grouping into series, dropping localizers, ordering and checking the
-// stack, gantry tilt). No GDCM, ITK or DCMTK types here.
+// Private to the DICOM series reader: one scanned file's header facts, and the steps from scanning
+// to reading pixels (listing and scanning files, grouping into series, dropping localizers, ordering
+// and checking the stack, gantry tilt, pixel data). No GDCM, ITK or DCMTK types here.
 #include <ATen/core/Tensor.h>
 
 #include <array>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "voxseg/io/dicom_series.h"
 #include "voxseg/io/volume_io.h"
 
 namespace voxseg::io::detail {
@@ -28,6 +29,19 @@ struct Slice {
   double slope = 1.0, intercept = 0.0, thickness = 0.0;
   double along_normal = 0.0;  // set when sorting
 };
+
+/// The regular, non-hidden files of `dir`, sorted by name (dicom_scan.cpp).
+std::vector<std::filesystem::path> files_in(const std::filesystem::path& dir);
+
+/// Header fields of those `files` that are DICOM images (others are skipped), read with
+/// gdcm::Scanner without pixel data (dicom_scan.cpp).
+std::vector<Slice> scan_slices(const std::vector<std::filesystem::path>& files);
+
+/// Grouped series as listed to the user: largest first (dicom_scan.cpp).
+std::vector<DicomSeriesInfo> describe_series(const std::map<std::string, std::vector<Slice>>& series);
+
+/// "UID (CT, 'description', 120 slices)" for warnings and errors (dicom_scan.cpp).
+std::string series_one_line(const DicomSeriesInfo& s);
 
 /// A file left out of the volume, and why (reported by `voxseg info` and in one warning).
 struct DroppedSlice {
@@ -65,5 +79,14 @@ Stack order_slices(std::vector<Slice>& slices, const std::string& where, const R
 /// so the middle slice stays put. Voxels from outside the acquired field get the minimum value.
 /// Integer data is rounded back to its type.
 at::Tensor resample_tilted(const at::Tensor& data, double drift_x, double drift_y);
+
+/// Header problems GDCM would abort on (Debian's GDCM keeps its asserts): Error(BadInput)
+/// (dicom_pixels.cpp).
+void check_decodable(const Slice& s);
+
+/// Reads the pixels of `s`'s file into `out` ([rows, columns(, samples)] or, for a multi-frame
+/// file, [frames, rows, columns(, samples)], of the output dtype), checking the pixel data is
+/// complete and applying the file's rescale slope/intercept (dicom_pixels.cpp).
+void read_pixels(const Slice& s, at::Tensor out);
 
 }  // namespace voxseg::io::detail
