@@ -9,9 +9,9 @@
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
 #include "voxseg/models/bundle.h"
-#include "voxseg/models/unet.h"
 #include "voxseg/models/detail/shape_text.h"
 #include "voxseg/models/detail/torchscript_optimize.h"
+#include "voxseg/models/unet.h"
 
 namespace voxseg::models {
 namespace {

@@ -61,7 +61,6 @@ SavedBundle save_liver_bundle(const std::string& name) {
   return s;
 }
 
-
 TEST(Bundle, SaveThenLoadKeepsEveryFieldAndIdentifiesWeights) {
   const auto saved = save_liver_bundle("roundtrip");
   ASSERT_TRUE(fs::exists(saved.dir / "model.json"));

@@ -21,8 +21,8 @@ using test::max_abs_diff;
 
 // Writes the scripted fixture (make_torchscript_fixture.py) and its bundle; returns {input, output}.
 std::map<std::string, at::Tensor> make_scripted_bundle(const fs::path& dir, int seed, const std::string& shape) {
-  const std::string cmd = "/usr/bin/python3 '" + std::string(VOXSEG_TORCHSCRIPT_FIXTURE_SCRIPT) + "' '" +
-                          dir.string() + "' " + std::to_string(seed) + " 3 " + shape;
+  const std::string cmd = "/usr/bin/python3 '" + std::string(VOXSEG_TORCHSCRIPT_FIXTURE_SCRIPT) + "' '" + dir.string() +
+                          "' " + std::to_string(seed) + " 3 " + shape;
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("fixture script failed: " + cmd);
   test::write_json(dir / "model.json", test::torchscript_json(3));
   std::map<std::string, at::Tensor> io;

@@ -23,8 +23,8 @@ std::string what_of(const std::exception& e) {
 
 }  // namespace
 
-OptimizedModule optimize_torchscript(const torch::jit::Module& module, const c10::Device& device,
-                                     c10::ScalarType dtype, const std::string& name) {
+OptimizedModule optimize_torchscript(const torch::jit::Module& module, const c10::Device& device, c10::ScalarType dtype,
+                                     const std::string& name) {
   OptimizedModule out{module, "none", ""};
   torch::jit::Module frozen;
   try {
@@ -53,8 +53,7 @@ OptimizedModule optimize_torchscript(const torch::jit::Module& module, const c10
       out.module = module;
       out.passes = "none";
     }
-    log::debug("TorchScript model '{}': {} only ({})", name, out.passes == "none" ? "as loaded" : "frozen",
-               out.error);
+    log::debug("TorchScript model '{}': {} only ({})", name, out.passes == "none" ? "as loaded" : "frozen", out.error);
   }
   return out;
 }

@@ -22,7 +22,7 @@ struct OptimizedModule {
 /// float32 on the CPU, applies optimize_for_inference. CUDA and bf16/fp16 get freezing only (the
 /// oneDNN conversion is float32-CPU only in 1.13). A pass that throws is skipped with one debug log
 /// line naming `name`; never throws for a pass failure.
-OptimizedModule optimize_torchscript(const torch::jit::Module& module, const c10::Device& device,
-                                     c10::ScalarType dtype, const std::string& name);
+OptimizedModule optimize_torchscript(const torch::jit::Module& module, const c10::Device& device, c10::ScalarType dtype,
+                                     const std::string& name);
 
 }  // namespace voxseg::models::detail
