@@ -15,7 +15,7 @@ namespace {
 
 struct Args {
   std::vector<std::string> inputs;
-  std::string output, model, device = "auto", precision = "fp32", ext = ".nii.gz";
+  std::string output, model, device = "auto", precision = "fp32", ext = ".nii.gz", accumulator = "auto";
   voxseg::infer::NnunetSelection nnunet;
   std::string nnunet_dir, folds;
   voxseg::infer::PredictOptions predict;
@@ -44,6 +44,8 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--batch-size", a.predict.batch_size, "tiles per forward pass")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_flag("--tta,!--disable-tta", a.predict.tta, "mirroring test-time augmentation (default on, as nnU-Net)");
+  app.add_option("--accumulator", a.accumulator, "auto|fp32|fp16: blended logits slab type (auto: fp16 past 1 GiB)")
+      ->capture_default_str();
   app.add_flag("--save-probabilities", a.predict.save_probabilities,
                "also write <case>_probabilities<ext>: softmax [K,Z,Y,X] float32");
   app.add_flag("--dicom-seg", a.predict.dicom_seg, "also write <case>.seg.dcm (DICOM SEG) for cases read from DICOM");
@@ -62,6 +64,7 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   using namespace voxseg;
   if (a.model.empty() == a.nnunet_dir.empty()) fail(ExitCode::Usage, "give a model: -m BUNDLE or --nnunet FOLDER");
   const models::Precision precision = models::parse_precision(a.precision);
+  a.predict.accumulator = infer::parse_accumulator(a.accumulator);
   a.nnunet.folds = infer::parse_fold_list(a.folds);
   // Before the model: outputs (extension, exists, writable: exit 2/5) and the case list (collisions: 2).
   const cli::VolumeOutput target = cli::prepare_volume_output(a.output, a.ext, ctx.force());

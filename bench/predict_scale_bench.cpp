@@ -4,7 +4,8 @@
 // nnU-Net's export resamples into before its argmax).
 // A narrow random U-Net stands in for the real one: its activations are small, so the engine's
 // buffers (input, preprocessing copies, the z-slab accumulator, resampling back, labels) set the peak.
-// Usage: predict_scale_bench [X Y Z [classes [patch]]]   (defaults 512 512 900 105 128)
+// Usage: predict_scale_bench [X Y Z [classes [patch [accumulator]]]]   (defaults 512 512 900 105 128 auto;
+// accumulator auto|fp32|fp16, the logits slab type of voxseg predict --accumulator)
 #include <torch/torch.h>
 
 #include <chrono>
@@ -44,6 +45,7 @@ voxseg::Volume make_ct(int64_t nx, int64_t ny, int64_t nz) {
 int main(int argc, char** argv) {
   auto arg = [&](int i, int64_t d) { return argc > i ? int64_t(std::atoll(argv[i])) : d; };
   const int64_t nx = arg(1, 512), ny = arg(2, 512), nz = arg(3, 900), classes = arg(4, 105), patch = arg(5, 128);
+  const auto accumulator = voxseg::infer::parse_accumulator(argc > 6 ? argv[6] : "auto");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   voxseg::set_compute_threads(0);
 
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
   const auto t0 = Clock::now();
   voxseg::infer::PredictOptions o;
   o.tta = false;
+  o.accumulator = accumulator;
   const auto p = voxseg::infer::predict_volume(image, model, o);
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   const double peak = mb(double(voxseg::infer::peak_rss_bytes()));
@@ -101,6 +104,8 @@ int main(int argc, char** argv) {
   std::printf("| float16 logits of all classes on the network grid (nnU-Net's accumulator) | %.0f |\n",
               naive_network_grid_fp16);
   std::printf("| voxseg's float32 z-slab accumulator (classes x patch depth x grid slice) | %.0f |\n", slab);
+  std::printf("| this run's accumulator (%s), logits and weights at their largest | %.0f |\n",
+              p.report.find("accumulator")->as_string().c_str(), p.report.find("accumulator_mb")->as_double());
   std::printf("peak / input-grid logits = %.3f; accumulator slices alive at most %lld of %lld\n",
               peak / naive_input_grid, (long long)p.report.find("accumulator_slices_max")->as_int(),
               (long long)grid[0].as_int());

@@ -124,6 +124,7 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   window.mirror = options.tta;
   window.mirror_axes = model.mirror_axes;
   window.stream = options.stream;
+  window.accumulator = options.accumulator;
   const bool streamable = orders[0] <= 1;
   SliceResampler resampler(net_shape, crop, orders, write_slice);
   std::vector<at::Tensor> all_slices;  // only when the z order needs the whole volume (cubic)
@@ -186,6 +187,8 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
                                                             pre.box.end[0], pre.box.end[1], pre.box.end[2]});
   report["target_spacing"] = json::array_of(pre.target_spacing);
   report["accumulator_slices_max"] = stats.max_slices_held;
+  report["accumulator"] = accumulator_name(stats.accumulator);
+  report["accumulator_mb"] = double(stats.accumulator_bytes) / (1024.0 * 1024.0);
   report["streamed"] = options.stream && streamable;
   if (options.postprocess.any()) report["postprocess"] = post;
   report["peak_rss_mb"] = double(peak_rss_bytes()) / (1024.0 * 1024.0);

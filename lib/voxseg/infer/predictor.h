@@ -46,6 +46,7 @@ struct PredictOptions {
   int64_t batch_size = 1;
   bool tta = true;                ///< mirroring over the model's axes (nnU-Net's default)
   bool stream = true;             ///< slab streaming; false keeps every accumulator slice (for tests)
+  Accumulator accumulator = Accumulator::Auto;  ///< logits slab type (sliding_window.h)
   bool save_probabilities = false;
   bool dicom_seg = false;         ///< also write <name>.seg.dcm for cases read from a DICOM series
   postprocess::Options postprocess;

@@ -60,7 +60,13 @@ at::Tensor predict_batch(const at::Tensor& batch, const std::vector<std::shared_
       ++stats.forward_passes;
       stats.voxels_forwarded += batch.numel() / batch.size(1);
       if (!axes.empty()) y = torch::flip(y, axes);
-      if (sum.defined()) sum.add_(y); else sum = y.contiguous().clone();
+      if (sum.defined()) {
+        sum.add_(y);
+      } else {
+        // The caller scales the sum in place: copy only what the network may still hold.
+        const bool owned = y.is_contiguous() && y.use_count() == 1 && y.storage().use_count() == 1;
+        sum = owned ? y : y.contiguous().clone();
+      }
     }
     sum.div_(double(combos.size()));
     if (total.defined()) total.add_(sum); else total = sum;
@@ -70,11 +76,27 @@ at::Tensor predict_batch(const at::Tensor& batch, const std::vector<std::shared_
 }
 
 struct SliceAccumulator {
-  at::Tensor logits;  // [K, Yp, Xp]
-  at::Tensor weight;  // [Yp, Xp]
+  at::Tensor logits;  // [K, Yp, Xp], float32 or float16
+  at::Tensor weight;  // [Yp, Xp], float32
 };
 
 }  // namespace
+
+Accumulator parse_accumulator(const std::string& text) {
+  if (text == "auto") return Accumulator::Auto;
+  if (text == "fp32" || text == "float32") return Accumulator::Float32;
+  if (text == "fp16" || text == "float16") return Accumulator::Float16;
+  fail(ExitCode::Usage, "unknown accumulator '{}' (expected auto, fp32 or fp16)", text);
+}
+
+const char* accumulator_name(Accumulator a) {
+  switch (a) {
+    case Accumulator::Auto: return "auto";
+    case Accumulator::Float32: return "fp32";
+    case Accumulator::Float16: return "fp16";
+  }
+  return "?";
+}
 
 std::vector<int64_t> tile_starts(int64_t extent, int64_t patch, double step) {
   if (patch <= 0 || extent < patch) fail(ExitCode::Internal, "tile_starts: extent {} < patch {}", extent, patch);
@@ -160,6 +182,17 @@ WindowStats sliding_window(const at::Tensor& image, const std::vector<std::share
       mirror_dims.push_back(a + 2);
     }
 
+  // Float32 accumulates the Gaussian-weighted sum and divides by the weights at the end. Float16
+  // keeps the weighted running mean instead (m += g / W * (p - m), computed in float32, stored once
+  // per tile): a weighted sum would underflow float16 where the Gaussian is ~1e-11 (tile corners)
+  // and overflow for large logits, the mean stays in the logits' range.
+  const int64_t slab_bytes = net0.num_classes() * patch3[0] * padded[1] * padded[2] * int64_t(sizeof(float));
+  stats.accumulator = o.accumulator != Accumulator::Auto   ? o.accumulator
+                      : slab_bytes > kAutoFloat16SlabBytes ? Accumulator::Float16
+                                                           : Accumulator::Float32;
+  const bool half = stats.accumulator == Accumulator::Float16;
+  constexpr double kHalfMax = 65504.0;
+
   std::map<int64_t, SliceAccumulator> acc;
   int64_t next_final = 0;  // slices below this were handed to the sink
   auto finalize_below = [&](int64_t limit) {
@@ -168,7 +201,7 @@ WindowStats sliding_window(const at::Tensor& image, const std::vector<std::share
       const int64_t z = next_final++;
       if (it == acc.end()) continue;  // cannot happen: every slice is covered by a tile
       if (z >= lo[0] && z < lo[0] + size[0]) {
-        at::Tensor logits = it->second.logits.div(it->second.weight);
+        at::Tensor logits = half ? it->second.logits.to(torch::kFloat) : it->second.logits.div(it->second.weight);
         logits = logits.narrow(1, lo[1], size[1]).narrow(2, lo[2], size[2]).contiguous();
         sink(z - lo[0], logits);
       }
@@ -179,35 +212,47 @@ WindowStats sliding_window(const at::Tensor& image, const std::vector<std::share
   int64_t classes = -1;
   for (size_t first = 0; first < tiles.size(); first += size_t(o.batch_size)) {
     const size_t last = std::min(tiles.size(), first + size_t(o.batch_size));
-    std::vector<at::Tensor> parts;
-    for (size_t i = first; i < last; ++i) {
-      const Tile& t = tiles[i];
-      at::Tensor part = input.narrow(1, t.z, patch3[0]).narrow(2, t.y, patch3[1]).narrow(3, t.x, patch3[2]);
-      parts.push_back(is2d ? part.squeeze(1) : part);
-    }
-    at::Tensor pred = predict_batch(torch::stack(parts, 0).contiguous(), networks, mirror_dims, stats);
-    if (is2d) pred = pred.unsqueeze(2);
-    if (pred.dim() != 5 || pred.size(0) != int64_t(parts.size()) || pred.size(2) != patch3[0] ||
-        pred.size(3) != patch3[1] || pred.size(4) != patch3[2])
-      fail(ExitCode::BadModel, "the network returned logits of shape {} for tiles of {}", fmt::join(pred.sizes().vec(), "x"),
-           fmt::join(patch3, "x"));
-    if (classes < 0) classes = pred.size(1);
-    pred.mul_(gauss);  // [B,K,pz,py,px] * [pz,py,px]
-    for (size_t i = first; i < last; ++i) {
-      const Tile& t = tiles[i];
-      const at::Tensor p = pred[int64_t(i - first)];
-      for (int64_t dz = 0; dz < patch3[0]; ++dz) {
-        auto it = acc.find(t.z + dz);
-        if (it == acc.end()) {
-          SliceAccumulator s{torch::zeros({classes, padded[1], padded[2]}, torch::kFloat),
-                             torch::zeros({padded[1], padded[2]}, torch::kFloat)};
-          it = acc.emplace(t.z + dz, std::move(s)).first;
-        }
-        it->second.logits.narrow(1, t.y, patch3[1]).narrow(2, t.x, patch3[2]).add_(p.select(1, dz));
-        it->second.weight.narrow(0, t.y, patch3[1]).narrow(1, t.x, patch3[2]).add_(gauss[dz]);
+    // Networks return inference tensors, which only InferenceMode may update in place (the tile
+    // logits are scaled and accumulated in place, without copies); finalize_below, outside it, only
+    // reads them, so the sink gets ordinary tensors.
+    {
+      c10::InferenceMode inference;
+      std::vector<at::Tensor> parts;
+      for (size_t i = first; i < last; ++i) {
+        const Tile& t = tiles[i];
+        at::Tensor part = input.narrow(1, t.z, patch3[0]).narrow(2, t.y, patch3[1]).narrow(3, t.x, patch3[2]);
+        parts.push_back(is2d ? part.squeeze(1) : part);
       }
+      at::Tensor pred = predict_batch(torch::stack(parts, 0).contiguous(), networks, mirror_dims, stats);
+      if (is2d) pred = pred.unsqueeze(2);
+      if (pred.dim() != 5 || pred.size(0) != int64_t(parts.size()) || pred.size(2) != patch3[0] ||
+          pred.size(3) != patch3[1] || pred.size(4) != patch3[2])
+        fail(ExitCode::BadModel, "the network returned logits of shape {} for tiles of {}",
+             fmt::join(pred.sizes().vec(), "x"), fmt::join(patch3, "x"));
+      if (classes < 0) classes = pred.size(1);
+      if (half) pred.clamp_(-kHalfMax, kHalfMax);  // float16's finite range
+      else pred.mul_(gauss);                       // [B,K,pz,py,px] * [pz,py,px]
+      for (size_t i = first; i < last; ++i) {
+        const Tile& t = tiles[i];
+        const at::Tensor p = pred[int64_t(i - first)];
+        for (int64_t dz = 0; dz < patch3[0]; ++dz) {
+          auto it = acc.find(t.z + dz);
+          if (it == acc.end()) {
+            SliceAccumulator s{torch::zeros({classes, padded[1], padded[2]}, half ? torch::kHalf : torch::kFloat),
+                               torch::zeros({padded[1], padded[2]}, torch::kFloat)};
+            it = acc.emplace(t.z + dz, std::move(s)).first;
+          }
+          at::Tensor logits = it->second.logits.narrow(1, t.y, patch3[1]).narrow(2, t.x, patch3[2]);
+          at::Tensor weight = it->second.weight.narrow(0, t.y, patch3[1]).narrow(1, t.x, patch3[2]);
+          weight.add_(gauss[dz]);
+          if (half) logits.add_((p.select(1, dz) - logits).mul_(gauss[dz] / weight));
+          else logits.add_(p.select(1, dz));
+        }
+      }
+      stats.max_slices_held = std::max(stats.max_slices_held, int64_t(acc.size()));
+      const int64_t slice_bytes = (classes * (half ? 2 : 4) + 4) * padded[1] * padded[2];
+      stats.accumulator_bytes = std::max(stats.accumulator_bytes, int64_t(acc.size()) * slice_bytes);
     }
-    stats.max_slices_held = std::max(stats.max_slices_held, int64_t(acc.size()));
     if (o.stream) finalize_below(last < tiles.size() ? tiles[last].z : padded[0]);
     progress.advance(int64_t(last - first));
   }

@@ -4,12 +4,26 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "voxseg/core/progress.h"
 #include "voxseg/models/network.h"
 
 namespace voxseg::infer {
+
+/// Element type of the z-slab logits accumulator ([K, Y, X] per alive slice, about patch_z slices).
+/// Float32 sums Gaussian-weighted logits and divides by the summed weights when a slice is final.
+/// Float16 halves the slab (nnU-Net also accumulates in float16): it keeps the weighted running mean
+/// per voxel (updated in float32, rounded to float16 once per tile; weights stay float32), so no
+/// value leaves the logits' range (logits are clamped to float16's +-65504).
+/// Auto: Float16 when the float32 slab would exceed kAutoFloat16SlabBytes, else Float32 (exact as before).
+enum class Accumulator { Auto, Float32, Float16 };
+inline constexpr int64_t kAutoFloat16SlabBytes = int64_t(1) << 30;
+
+/// "auto" | "fp32" | "fp16" (also "float32", "float16"); throws Error(Usage) otherwise.
+Accumulator parse_accumulator(const std::string& text);
+const char* accumulator_name(Accumulator a);
 
 /// Tiling, blending and test-time augmentation; defaults follow nnU-Net v2 (step 0.5, Gaussian
 /// sigma = patch / 8, mirroring on). Per-axis values are in array order of the patch.
@@ -22,6 +36,7 @@ struct WindowOptions {
   bool gaussian = true;             ///< Gaussian importance weighting (else constant)
   double sigma_scale = 0.125;
   bool stream = true;  ///< finalize slices as soon as no later tile touches them (false: all at the end)
+  Accumulator accumulator = Accumulator::Auto;
 };
 
 /// Start of each tile along one axis of `extent` voxels (extent >= patch), nnU-Net's rule:
@@ -41,6 +56,8 @@ struct WindowStats {
   int64_t voxels_forwarded = 0;   ///< tile voxels fed to the network (all passes)
   double network_seconds = 0;     ///< time inside Network::forward (incl. transfers)
   int64_t max_slices_held = 0;    ///< accumulator slices alive at once (memory bound check)
+  Accumulator accumulator = Accumulator::Float32;  ///< what Auto resolved to
+  int64_t accumulator_bytes = 0;                   ///< of the alive slices at their most (logits and weights)
   std::vector<int64_t> padded_shape;
 };
 

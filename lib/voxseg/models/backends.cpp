@@ -2,11 +2,16 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
 #include "voxseg/models/bundle.h"
-#include "voxseg/models/unet.h"
 #include "voxseg/models/detail/shape_text.h"
+#include "voxseg/models/detail/torchscript_optimize.h"
+#include "voxseg/models/unet.h"
 
 namespace voxseg::models {
 namespace {
@@ -83,8 +88,17 @@ class UNetNetwork final : public Network {
   std::string name_;
 };
 
+// VOXSEG_TORCHSCRIPT_OPTIMIZE=0 runs TorchScript modules as loaded (no freezing or graph passes).
+bool torchscript_passes_enabled() {
+  const char* v = std::getenv("VOXSEG_TORCHSCRIPT_OPTIMIZE");
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}
+
 // A module exported from Python with torch.jit.script/trace and torch.jit.save. In LibTorch 1.13
-// TorchScript modules fail under autocast, so bf16/fp16 cast the module and its input instead.
+// TorchScript modules fail under autocast, so bf16/fp16 cast the module and its input instead; the
+// cast module is then frozen (and, float32 on the CPU, optimized for inference), see
+// detail/torchscript_optimize.h. Until the first forward succeeds the module as loaded is kept, so a
+// graph the passes broke falls back to it instead of failing the run.
 class TorchScriptNetwork final : public Network {
  public:
   TorchScriptNetwork(const ModelBundle& bundle, const c10::Device& device, Precision precision)
@@ -101,6 +115,14 @@ class TorchScriptNetwork final : public Network {
       compute_dtype_ = precision_ == Precision::BF16 ? at::kBFloat16 : at::kHalf;
       module_.to(compute_dtype_);
     }
+    if (torchscript_passes_enabled()) {
+      detail::OptimizedModule optimized = detail::optimize_torchscript(module_, device_, compute_dtype_, name_);
+      log::debug("TorchScript model '{}': graph passes: {}", name_, optimized.passes);
+      if (optimized.passes != "none") {
+        fallback_ = module_;
+        module_ = optimized.module;
+      }
+    }
   }
   int64_t in_channels() const override { return in_channels_; }
   int64_t num_classes() const override { return num_classes_; }
@@ -111,14 +133,15 @@ class TorchScriptNetwork final : public Network {
     check_tiles(tiles, dims_, in_channels_, name_);
     c10::InferenceMode no_grad;
     c10::IValue out;
-    std::string error;
-    try {
-      out = module_.forward({tiles.to(device_, compute_dtype_)});
-    } catch (const c10::Error& e) {
-      error = first_line(e);
-    } catch (const std::exception& e) {  // torch::jit::JITException and friends
-      error = one_line(e.what());
+    std::string error = run(tiles, out);
+    if (!error.empty() && fallback_) {
+      log::debug("TorchScript model '{}': the optimized module failed ({}); running the module as loaded", name_,
+                 error);
+      module_ = *fallback_;
+      fallback_.reset();
+      error = run(tiles, out);
     }
+    fallback_.reset();  // the optimized module works: free the copy
     if (!error.empty()) {
       if (precision_ != Precision::FP32)
         fail(ExitCode::Usage,
@@ -143,7 +166,20 @@ class TorchScriptNetwork final : public Network {
   }
 
  private:
+  // Runs the module on `tiles`; the error's one line, or empty on success.
+  std::string run(const at::Tensor& tiles, c10::IValue& out) {
+    try {
+      out = module_.forward({tiles.to(device_, compute_dtype_)});
+    } catch (const c10::Error& e) {
+      return first_line(e);
+    } catch (const std::exception& e) {  // torch::jit::JITException and friends
+      return one_line(e.what());
+    }
+    return {};
+  }
+
   torch::jit::Module module_;
+  std::optional<torch::jit::Module> fallback_;  // the module as loaded, until a forward succeeds
   c10::Device device_;
   Precision precision_;
   c10::ScalarType compute_dtype_ = at::kFloat;

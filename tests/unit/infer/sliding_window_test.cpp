@@ -217,3 +217,85 @@ TEST(SlidingWindow, RejectsChannelMismatch) {
     EXPECT_EQ(e.code(), voxseg::ExitCode::BadInput);
   }
 }
+
+// The float16 slab (--accumulator fp16) halves the accumulator and keeps the labels of float32.
+TEST(SlidingWindow, Float16AccumulatorGivesTheLabelsOfFloat32WithHalfTheMemory) {
+  auto net = testnets::conv_net(1, 12, 3, 3, 5);  // 12 classes: many close runner-up logits
+  const at::Tensor image = torch::randn({1, 30, 26, 22});
+  WindowOptions o;
+  o.patch_size = {8, 10, 8};
+  o.mirror = false;
+  o.accumulator = voxseg::infer::Accumulator::Float32;
+  WindowStats s32, s16;
+  const at::Tensor a = sliding_window_logits(image, Nets{net}, o, &s32);
+  o.accumulator = voxseg::infer::Accumulator::Float16;
+  const at::Tensor b = sliding_window_logits(image, Nets{net}, o, &s16);
+  EXPECT_EQ(s32.accumulator, voxseg::infer::Accumulator::Float32);
+  EXPECT_EQ(s16.accumulator, voxseg::infer::Accumulator::Float16);
+  ASSERT_EQ(b.scalar_type(), torch::kFloat);  // the sink still gets float32
+  ASSERT_EQ(a.sizes(), b.sizes());
+  const double agreement = a.argmax(0).eq(b.argmax(0)).to(torch::kDouble).mean().item<double>();
+  EXPECT_GE(agreement, 0.999);
+  const double range = a.abs().max().item<double>();
+  EXPECT_LT((a - b).abs().max().item<double>(), 2e-3 * range);  // float16 rounding of the sums only
+  EXPECT_GT((a - b).abs().max().item<double>(), 0.0);           // it really ran in float16
+  // Logits 12 x 2 bytes + weight 4 bytes per voxel against 12 x 4 + 4.
+  EXPECT_EQ(s16.accumulator_bytes * 52, s32.accumulator_bytes * 28);
+}
+
+// Auto keeps float32 (byte-identical results) while the float32 slab stays under 1 GiB.
+TEST(SlidingWindow, AutoAccumulatorIsFloat32ForSmallSlabs) {
+  auto net = testnets::conv_net(1, 3, 3);
+  const at::Tensor image = torch::randn({1, 12, 12, 12});
+  WindowOptions o;
+  o.patch_size = {8, 8, 8};
+  o.mirror = false;
+  WindowStats s;
+  const at::Tensor a = sliding_window_logits(image, Nets{net}, o, &s);
+  EXPECT_EQ(s.accumulator, voxseg::infer::Accumulator::Float32);
+  o.accumulator = voxseg::infer::Accumulator::Float32;
+  EXPECT_TRUE(torch::equal(a, sliding_window_logits(image, Nets{net}, o)));
+  EXPECT_EQ(voxseg::infer::parse_accumulator("fp16"), voxseg::infer::Accumulator::Float16);
+  EXPECT_EQ(voxseg::infer::parse_accumulator("auto"), voxseg::infer::Accumulator::Auto);
+  EXPECT_THROW(voxseg::infer::parse_accumulator("int8"), voxseg::Error);
+}
+
+// Logits far beyond float16's range are clamped to +-65504 before they are blended: no inf or NaN, and the
+// class order of each voxel (the labels) survives.
+TEST(SlidingWindow, Float16AccumulatorCannotOverflow) {
+  auto net = testnets::sign_net(3);  // logits (-x, x)
+  const at::Tensor image = torch::randn({1, 16, 12, 12}) * 1e6;
+  WindowOptions o;
+  o.patch_size = {8, 8, 8};
+  o.mirror = false;
+  o.accumulator = voxseg::infer::Accumulator::Float16;
+  const at::Tensor out = sliding_window_logits(image, Nets{net}, o);
+  EXPECT_TRUE(torch::isfinite(out).all().item<bool>());
+  EXPECT_TRUE(torch::equal(out.argmax(0), image[0].gt(0).to(torch::kLong)));
+}
+
+// Real networks return inference tensors (made under c10::InferenceMode), which the window scales
+// and accumulates in place without copying: with one pass, TTA and two networks, in both accumulators.
+TEST(SlidingWindow, NetworksReturningInferenceTensorsAreBlendedInPlace) {
+  auto plain = testnets::conv_net(1, 3, 3, 3, 9);
+  auto inference = std::make_shared<testnets::ModuleNetwork>(
+      [plain](const at::Tensor& x) {
+        c10::InferenceMode guard;
+        return plain->forward(x);
+      },
+      1, 3, 3);
+  const at::Tensor image = torch::randn({1, 12, 12, 12});
+  for (const bool mirror : {false, true})
+    for (const auto acc : {voxseg::infer::Accumulator::Float32, voxseg::infer::Accumulator::Float16}) {
+      WindowOptions o;
+      o.patch_size = {8, 8, 8};
+      o.mirror = mirror;
+      o.accumulator = acc;
+      const at::Tensor want = sliding_window_logits(image, Nets{plain, plain}, o);
+      const at::Tensor got = sliding_window_logits(image, Nets{inference, inference}, o);
+      EXPECT_FALSE(got.is_inference());
+      EXPECT_TRUE(torch::equal(want, got)) << "mirror " << mirror;
+      EXPECT_TRUE(
+          torch::equal(sliding_window_logits(image, Nets{plain}, o), sliding_window_logits(image, Nets{inference}, o)));
+    }
+}

@@ -14,6 +14,8 @@ namespace {
 namespace fs = std::filesystem;
 using test::capture_error;
 using test::max_abs_diff;
+using test::torchscript_json;
+using test::write_json;
 
 ModelBundle liver_spec(const UNetConfig& config) {
   ModelBundle b;
@@ -58,8 +60,6 @@ SavedBundle save_liver_bundle(const std::string& name) {
   s.bundle = save_bundle(s.dir, liver_spec(test::anisotropic_3d_config()), *s.net);
   return s;
 }
-
-void write_json(const fs::path& path, const Json& json) { std::ofstream(path) << json.dump(2); }
 
 TEST(Bundle, SaveThenLoadKeepsEveryFieldAndIdentifiesWeights) {
   const auto saved = save_liver_bundle("roundtrip");
@@ -283,33 +283,6 @@ TEST(Bundle, FactoryNamesABackendThatWasNotBuilt) {
   EXPECT_EQ(e.code(), ExitCode::BadModel);
   EXPECT_NE(std::string(e.what()).find("backend 'onnx' is not built"), std::string::npos) << e.what();
   EXPECT_NE(std::string(e.what()).find("unet, torchscript"), std::string::npos) << e.what();
-}
-
-Json torchscript_json(int64_t labels) {
-  Json j = Json::object();
-  j["schema_version"] = 1;
-  j["name"] = "traced";
-  j["dims"] = 3;
-  Json arch = Json::object();
-  arch["type"] = "torchscript";
-  arch["file"] = "model.pt";
-  j["architecture"] = arch;
-  Json channel = Json::object();
-  channel["name"] = "MR";
-  Json norm = Json::object();
-  norm["scheme"] = "zscore";
-  channel["normalization"] = norm;
-  j["channels"] = Json(Json::Array{channel});
-  Json list = Json::array();
-  for (int64_t i = 0; i < labels; ++i) {
-    Json l = Json::object();
-    l["id"] = i;
-    l["name"] = "label" + std::to_string(i);
-    list.push_back(l);
-  }
-  j["labels"] = list;
-  j["patch_size"] = Json(Json::Array{4, 16, 24});
-  return j;
 }
 
 TEST(TorchScriptBackend, TracedPlainConvUNetMatchesPyTorch) {

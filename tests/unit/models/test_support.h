@@ -14,6 +14,7 @@
 
 #include "../shared_test_support.h"
 #include "voxseg/core/error.h"
+#include "voxseg/core/json.h"
 #include "voxseg/models/unet.h"
 #include "voxseg/models/unet_config.h"
 
@@ -57,6 +58,36 @@ inline Reference make_reference(const UNetConfig& config, const fs::path& dir, i
   std::ifstream keys(dir / "keys.txt");
   for (std::string line; std::getline(keys, line);) r.keys.push_back(line);
   return r;
+}
+
+inline void write_json(const fs::path& path, const Json& json) { std::ofstream(path) << json.dump(2); }
+
+/// model.json of a 3D TorchScript bundle (one "MR" channel, `labels` labels, file model.pt).
+inline Json torchscript_json(int64_t labels) {
+  Json j = Json::object();
+  j["schema_version"] = 1;
+  j["name"] = "traced";
+  j["dims"] = 3;
+  Json arch = Json::object();
+  arch["type"] = "torchscript";
+  arch["file"] = "model.pt";
+  j["architecture"] = arch;
+  Json channel = Json::object();
+  channel["name"] = "MR";
+  Json norm = Json::object();
+  norm["scheme"] = "zscore";
+  channel["normalization"] = norm;
+  j["channels"] = Json(Json::Array{channel});
+  Json list = Json::array();
+  for (int64_t i = 0; i < labels; ++i) {
+    Json l = Json::object();
+    l["id"] = i;
+    l["name"] = "label" + std::to_string(i);
+    list.push_back(l);
+  }
+  j["labels"] = list;
+  j["patch_size"] = Json(Json::Array{4, 16, 24});
+  return j;
 }
 
 /// Largest absolute difference (inf when shapes differ).
