@@ -79,8 +79,8 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
       for (const auto& [key, value] : j.as_object()) c.report(key, value);
       c.set_summary(vm::case_line(results.back()));
     });
-  for (const auto& [name, why] : pairing.unmatched)  // failed with `why` as their listing error
-    batch.run(name, "", [](voxseg::cli::Case&) {}, why);
+  const auto nothing = [](voxseg::cli::Case&) {};
+  for (const auto& [name, why] : pairing.unmatched) batch.run(name, "", nothing, why);  // `why` fails the case
 
   const voxseg::Json summary = vm::summarize(results, o.metrics.surface_metrics);
   const voxseg::Json conventions = vm::describe_conventions(o);

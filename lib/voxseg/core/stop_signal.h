@@ -22,7 +22,8 @@ class StopSignalScope {
   StopSignalScope& operator=(const StopSignalScope&) = delete;
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ = {};
+  struct sigaction old_term_ = {};
 };
 
 /// The first stop seen since the last scope began: SIGINT or SIGTERM, -1 after request_stop(),

@@ -49,11 +49,11 @@ TrainReport plan_report(const PlannedRun& run, const TrainOptions& o) {
   const std::string model_json = (o.output / "model.json").string();
   r.fields["model_json"] = model_json, r.fields["plan"] = plan_to_json(run.plan);
   const auto& p = run.plan;
-  r.text = fmt::format("plan: spacing {:.3g}x{:.3g}x{:.3g} mm, patch {}x{}x{}, batch {}, {} stages, ~{:.2f} GB "
-                       "(edit training.plan in {})",
-                       p.target_spacing_mm[0], p.target_spacing_mm[1], p.target_spacing_mm[2], p.patch_size[0],
-                       p.patch_size[1], p.patch_size[2], p.batch_size, p.network.n_stages(), p.estimated_memory_gb,
-                       model_json);
+  r.text = fmt::format(
+      "plan: spacing {:.3g}x{:.3g}x{:.3g} mm, patch {}x{}x{}, batch {}, {} stages, ~{:.2f} GB "
+      "(edit training.plan in {})",
+      p.target_spacing_mm[0], p.target_spacing_mm[1], p.target_spacing_mm[2], p.patch_size[0], p.patch_size[1],
+      p.patch_size[2], p.batch_size, p.network.n_stages(), p.estimated_memory_gb, model_json);
   return r;
 }
 

@@ -24,8 +24,9 @@ TEST(Batch, FailuresAreListedWithTheirMessagesInOrder) {
   Batch batch{ctx, 4};
   batch.run("a", "a.nii.gz", [](Case& c) { c.report("value", 1); });
   batch.run("b", "b.nii.gz", [](Case&) { voxseg::fail(ExitCode::BadInput, "cannot read 'b.nii.gz': truncated"); });
-  batch.run("c", "", [](Case&) { ADD_FAILURE() << "a case with a listing error must not run"; },
-            "prediction 'c.nii.gz' has no reference in 'ref'");
+  batch.run(
+      "c", "", [](Case&) { ADD_FAILURE() << "a case with a listing error must not run"; },
+      "prediction 'c.nii.gz' has no reference in 'ref'");
   batch.run("d", "d.nii.gz", [](Case&) { throw std::runtime_error("bad_alloc\nbacktrace"); });
   EXPECT_EQ(batch.done(), 1);
   EXPECT_EQ(batch.failed(), 3);

@@ -7,8 +7,8 @@
 #include <csignal>
 
 using voxseg::SecondSignal;
-using voxseg::StopSignalScope;
 using voxseg::stop_signal;
+using voxseg::StopSignalScope;
 
 namespace {
 std::atomic<int> g_test_handler_saw{0};

@@ -49,8 +49,9 @@ TEST(TrainCommand, CheckReportListsEveryProblemAndFailsWithBadInput) {
   EXPECT_EQ(bad.code, ExitCode::BadInput);
   EXPECT_TRUE(bad.print);
   EXPECT_EQ(bad.text, "b: label map has 3 slices, image 4\ndata/ct: 2 cases, 1 problem(s)\n");
-  EXPECT_EQ(bad.fields.dump(),
-            R"({"dataset": "data/ct", "cases": 2, "problems": [{"case": "b", "problem": "label map has 3 slices, image 4"}]})");
+  EXPECT_EQ(
+      bad.fields.dump(),
+      R"({"dataset": "data/ct", "cases": 2, "problems": [{"case": "b", "problem": "label map has 3 slices, image 4"}]})");
 }
 
 TEST(TrainCommand, PlanReportNamesModelJsonAndThePlan) {
@@ -64,8 +65,9 @@ TEST(TrainCommand, PlanReportNamesModelJsonAndThePlan) {
   o.output = "runs/ct";
   const TrainReport r = plan_report(run, o);
   EXPECT_EQ(r.code, ExitCode::Ok);
-  EXPECT_EQ(r.text, "plan: spacing 2.5x0.8x0.8 mm, patch 40x96x96, batch 2, 4 stages, ~1.23 GB "
-                    "(edit training.plan in runs/ct/model.json)");
+  EXPECT_EQ(r.text,
+            "plan: spacing 2.5x0.8x0.8 mm, patch 40x96x96, batch 2, 4 stages, ~1.23 GB "
+            "(edit training.plan in runs/ct/model.json)");
   EXPECT_EQ(r.fields.find("model_json")->as_string(), "runs/ct/model.json");
   EXPECT_EQ(r.fields.find("plan")->dump(), plan_to_json(run.plan).dump());
 }
@@ -83,7 +85,8 @@ TEST(TrainCommand, TrainingReportPerRankAndInterrupted) {
   EXPECT_EQ(lead.text, "trained 3 epochs into runs/ct; final loss 0.5000; validation Dice per label: 0.900 0.750");
   std::vector<std::string> keys;
   for (const auto& [key, value] : lead.fields.as_object()) keys.push_back(key);
-  EXPECT_EQ(keys, (std::vector<std::string>{"rank", "world_size", "parameters_sha256", "runtime", "bundle", "training"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"rank", "world_size", "parameters_sha256", "runtime", "bundle", "training"}));
 
   done.final_val_dice.clear();
   EXPECT_NE(training_report(done, o).text.find("validation Dice per label: (no validation)"), std::string::npos);

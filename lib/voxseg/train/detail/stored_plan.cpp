@@ -10,7 +10,7 @@ namespace {
 
 // training.splits as written by bundle_spec: [{"train": [names], "val": [names]}, ...].
 std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> splits_from_json(const Json& j,
-                                                                                          const std::string& path) {
+                                                                                            const std::string& path) {
   if (!j.is_array()) json::field_error(path, "expected a list of {\"train\", \"val\"} objects, one per fold");
   std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> out;
   for (size_t i = 0; i < j.size(); ++i) {
@@ -58,7 +58,8 @@ std::pair<std::vector<std::string>, std::vector<std::string>> fold_cases(const T
     for (const auto& c : ds.cases) train_names.push_back(c.name);
   } else {
     if (o.fold >= int(run.splits.size()))
-      fail(ExitCode::Usage, "fold {} does not exist: the dataset has {} cases split into {} folds (use --fold all for all cases)",
+      fail(ExitCode::Usage,
+           "fold {} does not exist: the dataset has {} cases split into {} folds (use --fold all for all cases)",
            o.fold, ds.cases.size(), run.splits.size());
     train_names = run.splits[size_t(o.fold)].first;
     val_names = run.splits[size_t(o.fold)].second;

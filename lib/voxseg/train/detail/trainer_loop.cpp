@@ -58,7 +58,9 @@ Json options_record(const TrainOptions& o, int64_t batch_size, int world) {
 }  // namespace
 
 Trainer::Trainer(const TrainOptions& options, Progress progress)
-    : o_(options), progress_(std::move(progress)), latest_(options.output / "checkpoint_latest.pt"),
+    : o_(options),
+      progress_(std::move(progress)),
+      latest_(options.output / "checkpoint_latest.pt"),
       best_(options.output / "checkpoint_best.pt") {}
 
 Trainer::~Trainer() = default;
@@ -109,7 +111,8 @@ void Trainer::setup_lead(Progress& prepare) {
   try {
     std::error_code ec;
     const bool has_checkpoint = fs::exists(latest_, ec);
-    if (o_.resume && !has_checkpoint) fail(ExitCode::BadInput, "nothing to resume: '{}' does not exist", latest_.string());
+    if (o_.resume && !has_checkpoint)
+      fail(ExitCode::BadInput, "nothing to resume: '{}' does not exist", latest_.string());
     if (!o_.resume && !o_.force) {
       if (has_checkpoint)
         fail(ExitCode::CannotWrite,
@@ -190,10 +193,10 @@ void Trainer::load_cases(Progress& prepare) {
   const fs::path cache_dir = o_.cache.empty() ? o_.output / "cache" : o_.cache;
   // Ranks > 0 start after rank 0 filled the cache: on a shared file system they only read it.
   if (group_ && !lead_) group_->receive("cache-ready", kLongWaitSeconds);
-  train_cases_ = load_cached_cases(ds_, train_names_, run_.plan, cache_dir, num_classes, o_.seed,
-                                   prepare.child("cache", 0.4));
-  val_cases_ = load_cached_cases(ds_, my_val_names, run_.plan, cache_dir, num_classes, o_.seed + 1,
-                                 prepare.child("cache", 0.1));
+  train_cases_ =
+      load_cached_cases(ds_, train_names_, run_.plan, cache_dir, num_classes, o_.seed, prepare.child("cache", 0.4));
+  val_cases_ =
+      load_cached_cases(ds_, my_val_names, run_.plan, cache_dir, num_classes, o_.seed + 1, prepare.child("cache", 0.1));
   if (group_ && lead_) group_->publish("cache-ready", "1");
 }
 
@@ -214,7 +217,9 @@ void Trainer::resume() {
   if (o_.resume) {
     const CheckpointMeta saved = load_checkpoint(latest_, lead_ ? nullptr : &checkpoint_bytes_, *net_, *opt_);
     if (saved.seed != o_.seed || saved.iterations_per_epoch != o_.iterations_per_epoch)
-      log::warn("resuming with a different --seed or --iterations than the checkpoint: the run will not match an uninterrupted one");
+      log::warn(
+          "resuming with a different --seed or --iterations than the checkpoint: the run will not match an "
+          "uninterrupted one");
     if (lead_ && saved.world_size != world_)
       log::warn("resuming with {} process(es) a run checkpointed with {}: the run will not match an uninterrupted one",
                 world_, saved.world_size);
@@ -274,10 +279,10 @@ bool Trainer::train_epoch(int64_t epoch) {
   const std::string line = fmt::format(
       "epoch {}/{}: loss {:.4f}, lr {:.5f}{}, {:.1f} s, {:.1f} samples/s, data wait {:.1f}%", epoch + 1, o_.epochs,
       train_loss, lr,
-      do_val ? fmt::format(", val Dice {:.3f} (smoothed {:.3f})",
-                           row["val_dice_mean"].is_number() ? row["val_dice_mean"].as_double() : std::nan(""),
-                           state_.ema)
-             : "",
+      do_val
+          ? fmt::format(", val Dice {:.3f} (smoothed {:.3f})",
+                        row["val_dice_mean"].is_number() ? row["val_dice_mean"].as_double() : std::nan(""), state_.ema)
+          : "",
       seconds, row["samples_per_second"].as_double(), 100 * row["data_wait_fraction"].as_double());
   if (lead_) log::info("{}", line);
   else log::debug("rank {}: {}", rank_, line);

@@ -70,7 +70,7 @@ class Trainer {
   PlannedRun run_;
   models::ModelBundle planned_spec_;
   std::vector<std::string> train_names_, val_names_;
-  std::string checkpoint_bytes_;  ///< ranks > 0 when resuming: rank 0's checkpoint
+  std::string checkpoint_bytes_;                     ///< ranks > 0 when resuming: rank 0's checkpoint
   std::vector<CaseArrays> train_cases_, val_cases_;  ///< val: this rank's share
   std::vector<std::string> label_names_;
 
