@@ -75,36 +75,23 @@ voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   vm::check_outputs(a.out, ctx.force());
 
   std::vector<vm::CaseResult> results;
-  voxseg::Json failures = voxseg::Json::array();
-  auto failed = [&](const std::string& name, const std::string& why) {
-    voxseg::Json f = voxseg::Json::object();
-    f["case"] = name, f["error"] = why;
-    failures.push_back(f);
-  };
   voxseg::cli::Batch batch{ctx, pairing.cases.size() + pairing.unmatched.size()};
   for (const auto& input : pairing.cases)
     batch.run(input.name, input.pred, [&](voxseg::cli::Case& c) {
-      try {
-        results.push_back(vm::evaluate_case(input, o, c.progress("score")));
-      } catch (const std::exception& e) {
-        failed(input.name, e.what());
-        throw;
-      }
+      results.push_back(vm::evaluate_case(input, o, c.progress("score")));
       const voxseg::Json j = vm::case_json(results.back());
       for (const auto& [key, value] : j.as_object()) c.report(key, value);
       c.set_summary(vm::case_line(results.back()));
     });
-  for (const auto& [name, why] : pairing.unmatched)
-    batch.run(name, "", [&, why = why, name = name](voxseg::cli::Case&) {
-      failed(name, why);
-      voxseg::fail(voxseg::ExitCode::BadInput, "{}: {}", name, why);
-    });
+  const auto nothing = [](voxseg::cli::Case&) {};
+  for (const auto& [name, why] : pairing.unmatched) batch.run(name, "", nothing, why);  // `why` fails the case
 
   const voxseg::Json summary = vm::summarize(results, o.metrics.surface_metrics);
   const voxseg::Json conventions = vm::describe_conventions(o);
   voxseg::Json summary_line = voxseg::Json::object();
   summary_line["summary"] = summary;
   summary_line["conventions"] = conventions;
+  const voxseg::Json failures = batch.failures_json();
   summary_line["failures"] = failures;
   ctx.print_result(summary_line, vm::summary_table(summary, conventions));
   if (!results.empty())  // nothing scored: no outputs rather than empty ones

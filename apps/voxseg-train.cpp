@@ -1,7 +1,6 @@
 // voxseg train: check a labeled dataset, plan a U-Net for it, train it into a model bundle.
 #include "voxseg/cli/app.h"
-#include "voxseg/core/runtime_info.h"
-#include "voxseg/train/trainer.h"
+#include "voxseg/train/command.h"
 
 namespace {
 namespace vt = voxseg::train;
@@ -76,69 +75,20 @@ void declare(CLI::App& app, Args& a) {
 
 voxseg::ExitCode execute(Args& a, voxseg::cli::Context& ctx) {
   auto& o = a.o;
-  std::string action = "run";
-  if (!a.positional.empty() && (a.positional[0] == "plan" || a.positional[0] == "run")) {
-    action = a.positional[0];
-    a.positional.erase(a.positional.begin());
-  }
-  if (a.positional.size() != 1) voxseg::fail(voxseg::ExitCode::Usage, "give one dataset (folder or CSV); see --help");
-  o.dataset = a.positional[0];
+  const auto action = vt::parse_train_arguments(a.positional, o.dataset);
   o.force = ctx.force();
   o.augment.enabled = !a.no_augment;
-  try {
-    o.fold = a.fold == "all" ? -1 : std::stoi(a.fold);
-  } catch (const std::exception&) {
-    voxseg::fail(voxseg::ExitCode::Usage, "--fold takes a fold number or 'all', not '{}'", a.fold);
-  }
-  if (a.check_only) {
-    const auto ds = vt::read_dataset(o.dataset, o.dataset_json);
-    const auto scan = vt::scan_dataset(ds, ctx.progress("check"));
-    voxseg::Json r = ctx.provenance(), problems = voxseg::Json::array();
-    std::string text;
-    for (const auto& p : scan.problems) {
-      voxseg::Json j = voxseg::Json::object();
-      j["case"] = p.case_name, j["problem"] = p.message;
-      problems.push_back(j);
-      text += p.case_name + ": " + p.message + "\n";
-    }
-    r["dataset"] = o.dataset, r["cases"] = int64_t(ds.cases.size()), r["problems"] = problems;
-    text += fmt::format("{}: {} cases, {} problem(s)\n", o.dataset, ds.cases.size(), scan.problems.size());
-    ctx.print_result(r, text);
-    return scan.problems.empty() ? voxseg::ExitCode::Ok : voxseg::ExitCode::BadInput;
-  }
-  if (o.output.empty()) voxseg::fail(voxseg::ExitCode::Usage, "give the output folder with -o");
-  if (action == "plan") {
-    const auto run = vt::plan_training(o, ctx.progress("plan"));
-    vt::write_planned_bundle(run, o);
+  o.fold = vt::parse_fold(a.fold);
+  vt::TrainReport report;
+  if (a.check_only) report = vt::check_dataset(o, ctx.progress("check"));
+  else if (action == vt::TrainAction::Plan) report = vt::plan_run(o, ctx.progress("plan"));
+  else report = vt::train_run(o, ctx.progress("train"));
+  if (report.print) {
     voxseg::Json r = ctx.provenance();
-    r["model_json"] = (o.output / "model.json").string(), r["plan"] = vt::plan_to_json(run.plan);
-    const auto& p = run.plan;
-    ctx.print_result(r, fmt::format("plan: spacing {:.3g}x{:.3g}x{:.3g} mm, patch {}x{}x{}, batch {}, {} stages, ~{:.2f} GB "
-                                    "(edit training.plan in {})",
-                                    p.target_spacing_mm[0], p.target_spacing_mm[1], p.target_spacing_mm[2], p.patch_size[0],
-                                    p.patch_size[1], p.patch_size[2], p.batch_size, p.network.n_stages(),
-                                    p.estimated_memory_gb, (o.output / "model.json").string()));
-    return voxseg::ExitCode::Ok;
+    for (const auto& [key, value] : report.fields.as_object()) r[key] = value;
+    ctx.print_result(r, report.text);
   }
-  voxseg::warn_if_slow_blas();
-  o.distributed = vt::resolve_distributed(o.distributed);
-  const auto result = vt::run_training(o, ctx.progress("train"));
-  if (result.interrupted) return static_cast<voxseg::ExitCode>(128 + result.signal);
-  voxseg::Json r = ctx.provenance();
-  r["rank"] = result.rank, r["world_size"] = result.world_size, r["parameters_sha256"] = result.parameters_sha256;
-  r["runtime"] = voxseg::runtime_json();
-  if (result.rank > 0) {
-    ctx.print_result(r, fmt::format("rank {} of {}: trained {} epochs; rank 0 wrote the bundle", result.rank,
-                                    result.world_size, result.epochs_done));
-    return voxseg::ExitCode::Ok;
-  }
-  r["bundle"] = o.output.string(), r["training"] = result.summary;
-  std::string dice;
-  for (double d : result.final_val_dice) dice += fmt::format(" {:.3f}", d);
-  ctx.print_result(r, fmt::format("trained {} epochs into {}; final loss {:.4f}; validation Dice per label:{}",
-                                  result.epochs_done, o.output.string(), result.final_train_loss,
-                                  dice.empty() ? " (no validation)" : dice));
-  return voxseg::ExitCode::Ok;
+  return report.code;
 }
 }  // namespace
 

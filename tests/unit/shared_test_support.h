@@ -37,6 +37,19 @@ Error capture_error(F&& f) {
   return Error(ExitCode::Ok, "");
 }
 
+/// Runs `f` and returns the message of the `E` it throws, e.g. std::invalid_argument from the JSON
+/// field readers (fails the test when it throws nothing).
+template <typename E, typename F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return "no error";
+}
+
 }  // namespace voxseg::test_support
 
 #define VOXSEG_REQUIRE_PYTHON_TORCH()                                                             \

@@ -90,7 +90,7 @@ void Batch::run(const std::string& name, const std::string& input, const std::fu
   auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   Case c(ctx_, name, input, progress_prefix(), &claimed_);
   auto failed = [&](ExitCode code, const std::string& what) {
-    failures_.emplace_back(name, code);
+    failures_.push_back({name, code, what});
     c.report("status", "failed").report("exit_code", static_cast<int>(code)).report("error", what);
     if (ctx_.json()) ctx_.print_result(c.result(), "");
     worked_seconds_ += seconds(), ++worked_;
@@ -125,13 +125,23 @@ ExitCode Batch::finish() {
     std::string line = fmt::format("{} done, {} skipped, {} failed", done_, skipped_, failures_.size());
     if (total_ > 1) line += fmt::format(" ({} cases in {})", total_,
                                         format_duration(std::chrono::duration<double>(Clock::now() - start_).count()));
-    for (size_t i = 0; i < failures_.size() && i < 5; ++i) line += (i ? ", " : "; failed: ") + failures_[i].first;
+    for (size_t i = 0; i < failures_.size() && i < 5; ++i) line += (i ? ", " : "; failed: ") + failures_[i].name;
     if (failures_.size() > 5) line += ", ...";
     log::write_plain(line);
   }
   if (failures_.empty()) return ExitCode::Ok;
-  if (total_ == 1) return failures_.front().second;
+  if (total_ == 1) return failures_.front().code;
   return ExitCode::PartialBatch;
+}
+
+Json Batch::failures_json() const {
+  Json out = Json::array();
+  for (const auto& f : failures_) {
+    Json j = Json::object();
+    j["case"] = f.name, j["error"] = f.error;
+    out.push_back(j);
+  }
+  return out;
 }
 
 }  // namespace voxseg::cli

@@ -62,6 +62,8 @@ class Batch {
   int done() const { return done_; }
   int skipped() const { return skipped_; }
   int failed() const { return int(failures_.size()); }
+  /// The failed cases so far, in order: [{"case": name, "error": message}] (the message as reported).
+  Json failures_json() const;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -73,7 +75,12 @@ class Batch {
   int done_ = 0, skipped_ = 0, total_ = 0, worked_ = 0;  // worked: cases that did work (not skipped)
   double worked_seconds_ = 0;
   Clock::time_point start_ = Clock::now();
-  std::vector<std::pair<std::string, ExitCode>> failures_;
+  struct Failure {
+    std::string name;
+    ExitCode code;
+    std::string error;
+  };
+  std::vector<Failure> failures_;
   std::map<std::filesystem::path, std::string> claimed_;
 };
 

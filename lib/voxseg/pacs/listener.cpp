@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -17,6 +16,7 @@
 
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
+#include "voxseg/core/stop_signal.h"
 #include "voxseg/pacs/client.h"
 #include "voxseg/pacs/detail/dcmtk.h"
 #include "voxseg/pacs/spool.h"
@@ -26,10 +26,6 @@ namespace fs = std::filesystem;
 
 namespace voxseg::pacs {
 namespace {
-
-// Set by SIGTERM/SIGINT; the scheduler polls it (a handler may only touch lock-free atomics).
-std::atomic<int> g_stop_signal{0};
-void on_stop_signal(int sig) { g_stop_signal.store(sig); }
 
 std::string text_of(DcmDataset& ds, const DcmTagKey& tag) {
   OFString v;
@@ -144,14 +140,14 @@ class Listener {
         server.run();
       } catch (const Error& e) {
         server_error = e.what();
-        g_stop_signal.store(-1);
+        request_stop();
       }
     });
     std::vector<std::thread> workers;
     for (int i = 0; i < std::max(1, o_.workers); ++i) workers.emplace_back([this] { work(); });
     std::thread sender([this] { send_loop(); });
 
-    while (g_stop_signal.load() == 0) {
+    while (stop_signal() == 0) {
       for (const auto& key : spool_.complete_quiet(now_seconds(), o_.quiet_seconds)) {
         log::info("series version {} complete ({} instances)", key, spool_.get(key).instances);
         std::lock_guard<std::mutex> lock(mutex_);
@@ -375,14 +371,10 @@ void run_listener(const ListenOptions& o, const NetworkOptions& n) {
     fail(ExitCode::BadModel, "model bundle '{}' is not a folder", o.model);
   check_refine_options(o);
   detail::init_dcmtk();
-  g_stop_signal.store(0);
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGTERM, SIGINT}) sigaction(sig, &sa, nullptr);
+  StopSignalScope stop_signals;  // the scheduler polls stop_signal()
   Listener listener(o, n);
   listener.run();
-  if (g_stop_signal.load() > 0) log::info("stopped by signal {}", g_stop_signal.load());
+  if (stop_signal() > 0) log::info("stopped by signal {}", stop_signal());
 }
 
 }  // namespace voxseg::pacs

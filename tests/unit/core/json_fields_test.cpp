@@ -3,21 +3,21 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "../shared_test_support.h"
 
 using voxseg::Json;
 namespace json = voxseg::json;
 
 namespace {
+// The readers throw std::invalid_argument("field '<path>': ...").
 template <typename F>
 std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "no error";
+  return voxseg::test_support::error_message<std::invalid_argument>(std::forward<F>(f));
 }
 }  // namespace
 

@@ -1,8 +1,10 @@
 // The one JSON form of a channel's normalization (bundles, training plans, reports).
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 
+#include "../shared_test_support.h"
 #include "voxseg/core/json.h"
 #include "voxseg/preprocess/normalize.h"
 
@@ -11,12 +13,8 @@ using namespace voxseg::preprocess;
 
 namespace {
 std::string error_of(const std::string& text) {
-  try {
-    normalization_from_json(Json::parse(text), "channels[0].normalization");
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "no error";
+  return voxseg::test_support::error_message<std::invalid_argument>(
+      [&] { normalization_from_json(Json::parse(text), "channels[0].normalization"); });
 }
 }  // namespace
 

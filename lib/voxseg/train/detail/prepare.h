@@ -1,5 +1,5 @@
 #pragma once
-// Internals of the train module shared by prepare.cpp and trainer.cpp (not a public API).
+// Internals of the train module shared by prepare.cpp and the training loop (not a public API).
 #include <filesystem>
 #include <string>
 #include <vector>
