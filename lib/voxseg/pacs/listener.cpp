@@ -282,7 +282,7 @@ class Listener {
       log::info("segmenting {}: {}", key, argv.front());
       if (!run_step(key, "prediction", argv, out / "predict.log", labels, "label map")) return;
       spool_.set_step(key, "predicted");
-      if (g_stop_signal.load() != 0) return;
+      if (stop_signal() != 0) return;
     }
     if (done < 2) {
       log::info("refining {} with {}", key, o_.refine.checkpoint);
@@ -290,7 +290,7 @@ class Listener {
                     "label map"))
         return;
       spool_.set_step(key, "refined");
-      if (g_stop_signal.load() != 0) return;
+      if (stop_signal() != 0) return;
     }
     if (!run_step(key, "DICOM SEG conversion", seg_command(o_, refined, instances, seg), out / "convert.log", seg,
                   "DICOM SEG"))
