@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "voxseg/metrics/png.h"
 
@@ -125,11 +126,13 @@ std::string context_png(const Voxels& v, const Grid& g, const DisplayWindow& w, 
 }
 
 // Per axis, the slice through the region's box holding most of its voxels (reference or
-// prediction), ties to the box's centre: a slice through the middle of two lesions shows neither.
+// prediction); ties go to the slice with more reference voxels (a small lesion shifted by one slice
+// in the prediction is then shown where the reference has it), then to the box's centre: a slice
+// through the middle of two lesions shows neither.
 std::array<int64_t, 3> largest_sections(const Voxels& v, const std::vector<int32_t>& values,
                                         const std::array<int64_t, 3>& lo, const std::array<int64_t, 3>& hi) {
-  std::array<std::vector<int64_t>, 3> count;
-  for (size_t a = 0; a < 3; ++a) count[a].assign(size_t(hi[a] - lo[a] + 1), 0);
+  std::array<std::vector<int64_t>, 3> count, ref_count;
+  for (size_t a = 0; a < 3; ++a) count[a].assign(size_t(hi[a] - lo[a] + 1), 0), ref_count[a] = count[a];
   auto in = [&](int32_t x) { return std::find(values.begin(), values.end(), x) != values.end(); };
   for (int64_t z = lo[0]; z <= hi[0]; ++z)
     for (int64_t y = lo[1]; y <= hi[1]; ++y)
@@ -137,14 +140,18 @@ std::array<int64_t, 3> largest_sections(const Voxels& v, const std::vector<int32
         const int64_t i = (z * v.n[1] + y) * v.n[2] + x;
         if (!in(v.ref[i]) && !in(v.pred[i])) continue;
         ++count[0][size_t(z - lo[0])], ++count[1][size_t(y - lo[1])], ++count[2][size_t(x - lo[2])];
+        if (in(v.ref[i]))
+          ++ref_count[0][size_t(z - lo[0])], ++ref_count[1][size_t(y - lo[1])], ++ref_count[2][size_t(x - lo[2])];
       }
   std::array<int64_t, 3> best{};
   for (size_t a = 0; a < 3; ++a) {
     const int64_t mid = (hi[a] - lo[a]) / 2;
     int64_t k_best = mid;
     for (int64_t k = 0; k < int64_t(count[a].size()); ++k) {
-      const int64_t n = count[a][size_t(k)], n_best = count[a][size_t(k_best)];
-      if (n > n_best || (n == n_best && std::abs(k - mid) < std::abs(k_best - mid))) k_best = k;
+      const auto key = [&](int64_t j) {  // larger is better
+        return std::make_tuple(count[a][size_t(j)], ref_count[a][size_t(j)], -std::abs(j - mid));
+      };
+      if (key(k) > key(k_best)) k_best = k;
     }
     best[a] = lo[a] + k_best;
   }
