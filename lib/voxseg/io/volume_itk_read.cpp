@@ -4,7 +4,8 @@
 #include <itkImageIOBase.h>
 #include <itkImageIOFactory.h>
 #ifdef ITK_IO_FACTORY_REGISTER_MANAGER
-#include <itkImageIOFactoryRegisterManager.h>  // registers the IO factories ITK_USE_FILE lists
+#include <itkImageIOFactoryRegisterManager.h>  // registers ITK_USE_FILE's IO factories, once per process
+// (only here: volume_io.cpp links this file whenever it links the writer)
 #endif
 
 #include <cmath>

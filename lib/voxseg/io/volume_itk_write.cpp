@@ -3,9 +3,6 @@
 #include <ATen/ATen.h>
 #include <itkImageIOBase.h>
 #include <itkImageIOFactory.h>
-#ifdef ITK_IO_FACTORY_REGISTER_MANAGER
-#include <itkImageIOFactoryRegisterManager.h>  // registers the IO factories ITK_USE_FILE lists
-#endif
 
 #include <algorithm>
 #include <cstdint>
