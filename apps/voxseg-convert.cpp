@@ -10,6 +10,7 @@ namespace {
 
 struct Args {
   std::string input, output, to = "auto", dtype = "auto", modality, seg_reference, label_table;
+  voxseg::io::SegAlgorithm algorithm;
   bool resample = false, as_image = false;
   voxseg::io::ReadOptions read;
   voxseg::io::DicomWriteOptions dicom;
@@ -34,6 +35,9 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--seg-reference", a.seg_reference, "DICOM SEG: the source series (writes a SEG from a label map; "
                  "reading a SEG, puts the map on the series' grid); --series picks one of several");
   app.add_option("--label-table", a.label_table, "SEG output: names, colours, codes (model.json, dataset.json, ...)");
+  app.add_option("--algorithm-name", a.algorithm.name, "SEG output: SegmentAlgorithmName (default: voxseg)");
+  app.add_option("--algorithm-parameters", a.algorithm.parameters,
+                 "SEG output: AlgorithmParameters text, e.g. the model's sha256");
   app.add_flag("--resample", a.resample, "SEG output: map a label map on another grid by nearest neighbour");
   app.add_flag("--as-image", a.as_image, "write a label map as a plain DICOM image series anyway (not a SEG)");
 }
@@ -47,8 +51,11 @@ voxseg::ExitCode execute(const Args& a, voxseg::cli::Context& ctx) {
   const bool series = !seg_out && (a.to == "dicom" || io::is_series_target(a.output));
   if (series && a.dtype != "auto") fail(ExitCode::Usage, "--dtype does not apply to DICOM output (always int16 with a rescale)");
   if (seg_out && !dcm_out) fail(ExitCode::Usage, "--seg-reference: the SEG output must be a .dcm file");
-  if (!seg_out && (!a.label_table.empty() || a.resample))
-    fail(ExitCode::Usage, "--label-table and --resample apply to DICOM SEG output (a label map with --seg-reference)");
+  if (!seg_out &&
+      (!a.label_table.empty() || a.resample || !a.algorithm.name.empty() || !a.algorithm.parameters.empty()))
+    fail(ExitCode::Usage,
+         "--label-table, --algorithm-* and --resample apply to DICOM SEG output (a label map with "
+         "--seg-reference)");
   io::WriteOptions write{io::parse_pixel_type(a.dtype), ctx.force()};
   if (seg_out) io::check_seg_output(a.output, ctx.force());
   else io::check_volume_output(a.output, ctx.force(), series);  // exit 5 before reading anything
@@ -66,7 +73,7 @@ voxseg::ExitCode execute(const Args& a, voxseg::cli::Context& ctx) {
     seg.resample = a.resample;
     seg.overwrite = ctx.force();
     const auto segments = a.label_table.empty() ? std::vector<io::SegmentInfo>{} : io::read_seg_label_table(a.label_table);
-    io::write_dicom_seg(volume, a.seg_reference, segments, {}, a.output, seg);
+    io::write_dicom_seg(volume, a.seg_reference, segments, a.algorithm, a.output, seg);
   } else if (series) {
     io::DicomWriteOptions dicom = a.dicom;
     dicom.overwrite = ctx.force();

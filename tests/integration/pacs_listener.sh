@@ -109,7 +109,12 @@ for i in 1 2 3 4; do [ "$(seg_count "$(study_of "$WORK/load$i")")" = 1 ] || fail
 [ "$(grep -c '"event": "segmented"' "$SPOOL/journal.jsonl")" = 9 ] || fail "some series were segmented twice"
 
 # 7b. A DICOM SEG series (e.g. our own result routed back) is stored but never segmented.
-seg_file=$(ls "$SPOOL"/series/*/out/labels.seg.dcm | head -1)
+# The fake SEGs are copies of an instance: not the JPEG 2000 series' one (storescu has no J2K codec to
+# send it with -R, which made this step fail whenever that series' folder sorted first).
+seg_file=$(for f in "$SPOOL"/series/*/out/labels.seg.dcm; do
+  dcmdump +P 0002,0010 "$f" | grep -q JPEG2000 || { echo "$f"; break; }
+done)
+[ -n "$seg_file" ] || fail "no uncompressed SEG in the spool"
 storescu -R -aet SCU -aec VOXSEG 127.0.0.1 "$LISTEN_PORT" "$seg_file" || fail "storescu of a SEG failed"
 until_true 30 stage_is failed 2 || fail "the SEG series was not set aside"
 grep -q "DICOM SEG objects" "$SPOOL"/failed/*/reason.txt || fail "no reason for the SEG series"

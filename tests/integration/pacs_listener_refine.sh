@@ -47,6 +47,10 @@ id=$(seg_instances | head -1)
 curl -sf -o "$WORK/s1.seg.dcm" "$REST/instances/$id/file" || fail "cannot download the SEG"
 dcmdump "$WORK/s1.seg.dcm" | grep -q "$series" || fail "the SEG does not reference series $series"
 voxseg convert "$WORK/s1.seg.dcm" "$WORK/back.nii.gz" --seg-reference "$WORK/s1" -q || fail "cannot read the SEG back"
+# The SEG names both algorithms: predict's model (name and weights' sha256) and the SAM checkpoint.
+sam_sha=$(sha256sum "$WORK/fx/weights.pth" | cut -d' ' -f1)
+dcmdump +L "$WORK/s1.seg.dcm" | grep -q "\[model_sha256=[0-9a-f]\{64\}; refine=sam; sam_sha256=$sam_sha\].*AlgorithmParameters" ||
+  fail "the SEG's algorithm identification does not name the model and the checkpoint: $(dcmdump +L "$WORK/s1.seg.dcm" | grep -m1 AlgorithmParameters), want sam_sha256=$sam_sha"
 /usr/bin/python3 - "$WORK/back.nii.gz" "$out/refined.nii.gz" "$out/labels.nii.gz" <<'PY' || fail "the SEG is not the refined labels"
 import sys
 import nibabel as nib, numpy as np
@@ -63,7 +67,7 @@ listen "$WORK/cut.pth"
 make_series "$WORK/s2" 6
 storescu -aet SCU -aec VOXSEG 127.0.0.1 "$LISTEN_PORT" "$WORK/s2"/*.dcm || fail "storescu s2 failed"
 failed_is() { [ "$(status_of failed)" = "$1" ]; }
-until_true 120 failed_is 1 || { cat "$WORK/listener.log" >&2; fail "expected s2 failed"; }
+until_true 300 failed_is 1 || { cat "$WORK/listener.log" >&2; fail "expected s2 failed"; }
 grep -q "refinement exited with 4" "$SPOOL"/failed/*/reason.txt || fail "reason: $(cat "$SPOOL"/failed/*/reason.txt)"
 [ "$(seg_count "$(tag_of "$(ls "$WORK"/s2/*.dcm | head -1)" 0020,000d)")" = 0 ] || fail "a SEG was sent for s2"
 echoscu -aet SCU -aec VOXSEG 127.0.0.1 "$LISTEN_PORT" || fail "the listener stopped serving"

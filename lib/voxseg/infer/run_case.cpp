@@ -68,6 +68,7 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
   if (options.save_probabilities) report["probabilities"] = out.probabilities.string();
   Json m = Json::object();
   m["id"] = model.id;
+  if (!model.name.empty()) m["name"] = model.name;
   m["sha256"] = model.sha256;
   m["source"] = model.source;
   m["classes"] = model.num_classes();
@@ -86,7 +87,9 @@ Json run_case(const ChannelCase& input, Model& model, const PredictOptions& opti
     if (at::any(p.labels.data != 0).item<bool>()) {
       io::SegWriteOptions seg;
       seg.overwrite = true;  // a companion of the label map, like the report
-      io::write_dicom_seg(p.labels, dicom, model.segments, {model.name.empty() ? model.id : model.name, "", model.sha256}, out.seg, seg);
+      const io::SegAlgorithm algorithm{model.name.empty() ? model.id : model.name, "",
+                                       model.sha256.empty() ? "" : "model_sha256=" + model.sha256};
+      io::write_dicom_seg(p.labels, dicom, model.segments, algorithm, out.seg, seg);
       report["dicom_seg"] = out.seg.string();
     } else {
       log::warn("case '{}': no label predicted; no DICOM SEG written (a SEG needs a segment)", input.name);

@@ -25,9 +25,9 @@ struct SegmentInfo {
 
 /// Who made the segmentation (SegmentAlgorithmName, Segmentation Algorithm Identification).
 struct SegAlgorithm {
-  std::string name;          ///< model name (empty: "voxseg")
-  std::string version;       ///< voxseg version (empty: this build's)
-  std::string model_sha256;  ///< empty: not written
+  std::string name;        ///< SegmentAlgorithmName, e.g. the model's name (empty: "voxseg")
+  std::string version;     ///< voxseg version (empty: this build's)
+  std::string parameters;  ///< AlgorithmParameters, e.g. "model_sha256=..." (empty: not written)
 };
 
 struct SegWriteOptions {

@@ -75,8 +75,8 @@ std::unique_ptr<DcmSegment> make_segment(const SegmentInfo& info, const SegAlgor
   check(id.setAlgorithmName(clip(algo_name, 64).c_str()), "algorithm name");
   check(id.setAlgorithmVersion(clip("voxseg " + (algorithm.version.empty() ? std::string(version()) : algorithm.version), 64).c_str()),
         "algorithm version");
-  if (!algorithm.model_sha256.empty())
-    check(id.setAlgorithmParameters(("model_sha256=" + algorithm.model_sha256).c_str()), "algorithm parameters");
+  if (!algorithm.parameters.empty())
+    check(id.setAlgorithmParameters(algorithm.parameters.c_str()), "algorithm parameters");
   check(id.setAlgorithmSource("voxseg"), "algorithm source");
   return s;
 }

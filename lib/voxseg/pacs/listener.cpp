@@ -16,6 +16,7 @@
 
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
+#include "voxseg/core/sha256.h"
 #include "voxseg/core/stop_signal.h"
 #include "voxseg/pacs/client.h"
 #include "voxseg/pacs/detail/dcmtk.h"
@@ -121,7 +122,10 @@ std::string last_error_line(const fs::path& log_file) {
 
 class Listener {
  public:
-  Listener(const ListenOptions& o, const NetworkOptions& n) : o_(o), n_(n), spool_(o.spool, true) {}
+  Listener(const ListenOptions& o, const NetworkOptions& n) : o_(o), n_(n), spool_(o.spool, true) {
+    // Hashed once: the refined SEGs name the checkpoint (a ViT-H file takes a few seconds).
+    if (!o.refine.checkpoint.empty()) sam_sha256_ = sha256_file(o.refine.checkpoint, ExitCode::BadModel);
+  }
 
   void run() {
     // Resume: complete versions are segmented again, segmented ones sent (exactly once: see docs).
@@ -292,8 +296,9 @@ class Listener {
       spool_.set_step(key, "refined");
       if (stop_signal() != 0) return;
     }
-    if (!run_step(key, "DICOM SEG conversion", seg_command(o_, refined, instances, seg), out / "convert.log", seg,
-                  "DICOM SEG"))
+    const RefineProvenance provenance = refine_provenance(o_, out / "labels.json", sam_sha256_);
+    if (!run_step(key, "DICOM SEG conversion", seg_command(o_, refined, instances, seg, provenance),
+                  out / "convert.log", seg, "DICOM SEG"))
       return;
     segmented(key, "out/refined.seg.dcm");
   }
@@ -348,6 +353,7 @@ class Listener {
   }
 
   ListenOptions o_;
+  std::string sam_sha256_;
   NetworkOptions n_;
   Spool spool_;
   std::mutex mutex_;

@@ -1,6 +1,7 @@
 #include "voxseg/pacs/steps.h"
 
 #include "voxseg/core/error.h"
+#include "voxseg/core/json.h"
 
 namespace fs = std::filesystem;
 
@@ -49,8 +50,29 @@ std::vector<std::string> refine_command(const ListenOptions& o, const fs::path& 
   return argv;
 }
 
+RefineProvenance refine_provenance(const ListenOptions& o, const fs::path& predict_report,
+                                   const std::string& sam_sha256) {
+  RefineProvenance p;
+  p.preset = o.refine.preset.empty() ? "sam" : o.refine.preset;
+  p.sam_sha256 = sam_sha256;
+  try {
+    const Json report = read_json_file(predict_report.string(), ExitCode::BadInput);
+    if (const Json* model = report.find("model"); model && model->is_object()) {
+      const Json* name = model->find("name");
+      const Json* id = model->find("id");
+      const Json* sha = model->find("sha256");
+      if (name && name->is_string()) p.model_name = name->as_string();
+      else if (id && id->is_string()) p.model_name = id->as_string().substr(0, id->as_string().find('@'));
+      if (sha && sha->is_string()) p.model_sha256 = sha->as_string();
+    }
+  } catch (const Error&) {
+    // No report (e.g. a custom --segment-command): the SEG names only the refinement.
+  }
+  return p;
+}
+
 std::vector<std::string> seg_command(const ListenOptions& o, const fs::path& refined, const fs::path& instances,
-                                     const fs::path& seg) {
+                                     const fs::path& seg, const RefineProvenance& provenance) {
   std::vector<std::string> argv = {own_program("voxseg-convert"), refined.string(), seg.string(), "--seg-reference",
                                    instances.string()};
   // Segment names, colours and codes: the bundle (model.json) or the nnU-Net folder's dataset.json.
@@ -58,6 +80,13 @@ std::vector<std::string> seg_command(const ListenOptions& o, const fs::path& ref
   if (!o.model.empty()) pass(argv, "--label-table", o.model);
   else if (fs::is_regular_file(fs::path(o.nnunet) / "dataset.json", ec))
     pass(argv, "--label-table", (fs::path(o.nnunet) / "dataset.json").string());
+  const std::string refiner = provenance.preset == "medsam" ? "MedSAM" : "SAM";
+  pass(argv, "--algorithm-name", (provenance.model_name.empty() ? "voxseg" : provenance.model_name) + " + " + refiner);
+  std::string parameters;
+  if (!provenance.model_sha256.empty()) parameters = "model_sha256=" + provenance.model_sha256 + "; ";
+  parameters += "refine=" + provenance.preset;
+  if (!provenance.sam_sha256.empty()) parameters += "; sam_sha256=" + provenance.sam_sha256;
+  pass(argv, "--algorithm-parameters", parameters);
   argv.push_back("--force");
   return argv;
 }

@@ -21,9 +21,21 @@ std::vector<std::string> predict_command(const ListenOptions& options, const std
 std::vector<std::string> refine_command(const ListenOptions& options, const std::filesystem::path& instances,
                                         const std::filesystem::path& labels, const std::filesystem::path& refined);
 
-/// voxseg-convert REFINED SEG --seg-reference INSTANCES [--label-table MODEL | NNUNET/dataset.json] --force.
+/// Who made a refined segmentation, for the SEG's algorithm identification: the predict step's model
+/// (name and sha256 from its report, LABELS.json) refined by SAM or MedSAM (the checkpoint's sha256).
+struct RefineProvenance {
+  std::string model_name, model_sha256, preset, sam_sha256;
+};
+/// Reads the model's name and sha256 from predict's report; a missing or unreadable report leaves
+/// them empty (the SEG then names only the refinement).
+RefineProvenance refine_provenance(const ListenOptions& options, const std::filesystem::path& predict_report,
+                                   const std::string& sam_sha256);
+
+/// voxseg-convert REFINED SEG --seg-reference INSTANCES [--label-table MODEL | NNUNET/dataset.json]
+/// --algorithm-name "MODEL + SAM" --algorithm-parameters "model_sha256=...; refine=sam; sam_sha256=..." --force.
 std::vector<std::string> seg_command(const ListenOptions& options, const std::filesystem::path& refined,
-                                     const std::filesystem::path& instances, const std::filesystem::path& seg);
+                                     const std::filesystem::path& instances, const std::filesystem::path& seg,
+                                     const RefineProvenance& provenance);
 
 /// A listen option whose value goes to a step's program as it is (--folds, --precision, --device,
 /// --refine-*): one table, from which the app declares them.

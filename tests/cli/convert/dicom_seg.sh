@@ -11,7 +11,8 @@ S="$VOXSEG_SOURCE/sample_data"
 /usr/bin/python3 -c 'import pydicom, nibabel' 2>/dev/null || skip "Debian's python3-pydicom and python3-nibabel are needed"
 labels="$S/ct_abdomen/labels.nii.gz"; table="$S/ct_abdomen/phantom.json"
 
-expect_exit 0 voxseg convert "$labels" "$WORK/seg.dcm" --seg-reference "$S/ct_abdomen_dicom" --label-table "$table" --uid-seed t
+expect_exit 0 voxseg convert "$labels" "$WORK/seg.dcm" --seg-reference "$S/ct_abdomen_dicom" --label-table "$table" --uid-seed t \
+  --algorithm-name "phantom truth" --algorithm-parameters "seed=1"
 no_partial_files "$WORK"
 if command -v dciodvfy >/dev/null; then
   dciodvfy "$WORK/seg.dcm" >"$WORK/dciodvfy.txt" 2>&1 || { cat "$WORK/dciodvfy.txt" >&2; fail "dciodvfy found errors"; }
@@ -42,6 +43,9 @@ for n, (name, code) in want.items():
     assert s.SegmentLabel == name and s.SegmentedPropertyTypeCodeSequence[0].CodeValue == code, (n, s)
     assert s.SegmentedPropertyTypeCodeSequence[0].CodingSchemeDesignator == "SCT"
     assert s.SegmentAlgorithmType == "AUTOMATIC" and len(s.RecommendedDisplayCIELabValue) == 3
+    assert s.SegmentAlgorithmName == "phantom truth"
+    a = s.SegmentationAlgorithmIdentificationSequence[0]
+    assert a.AlgorithmName == "phantom truth" and a.AlgorithmParameters == "seed=1", a
 assert segs[5].AnatomicRegionSequence[0].CodeValue == "10200004"
 lab = np.asarray(nib.load(sys.argv[3]).dataobj)  # (x, y, z), RAS affine of an LPS series
 frames = seg.pixel_array
@@ -92,7 +96,8 @@ B = A.copy(); B[0, 3] += 1.0
 nib.Nifti1Image(d, B).to_filename(sys.argv[2] + "/shifted.nii.gz")
 PY
 for v in flipped permuted; do
-  expect_exit 0 voxseg convert "$WORK/$v.nii.gz" "$WORK/$v.dcm" --seg-reference "$S/ct_abdomen_dicom" --label-table "$table" --uid-seed t
+  expect_exit 0 voxseg convert "$WORK/$v.nii.gz" "$WORK/$v.dcm" --seg-reference "$S/ct_abdomen_dicom" --label-table "$table" \
+    --uid-seed t --algorithm-name "phantom truth" --algorithm-parameters "seed=1"
   cmp -s "$WORK/$v.dcm" "$WORK/seg.dcm" || fail "$v label map gives a different SEG"
 done
 expect_exit 3 voxseg convert "$WORK/shifted.nii.gz" "$WORK/shifted.dcm" --seg-reference "$S/ct_abdomen_dicom"

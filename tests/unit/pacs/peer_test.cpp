@@ -93,23 +93,48 @@ TEST(RefineCommand, RefinesPredictsLabelsAndPassesOptions) {
 TEST(SegCommand, ConvertsTheRefinedLabelsWithTheModelsLabelTable) {
   pacs::ListenOptions o;
   o.model = "models/m";
-  auto argv = pacs::seg_command(o, "/o/refined.nii.gz", "/s/instances", "/o/refined.seg.dcm");
+  const pacs::RefineProvenance provenance{"ct-abdomen-small", "ab12", "medsam", "cd34"};
+  auto argv = pacs::seg_command(o, "/o/refined.nii.gz", "/s/instances", "/o/refined.seg.dcm", provenance);
   ASSERT_FALSE(argv.empty());
   EXPECT_NE(argv.front().find("voxseg-convert"), std::string::npos);
   std::vector<std::string> rest(argv.begin() + 1, argv.end());
   EXPECT_EQ(rest, (std::vector<std::string>{"/o/refined.nii.gz", "/o/refined.seg.dcm", "--seg-reference",
-                                            "/s/instances", "--label-table", "models/m", "--force"}));
+                                            "/s/instances", "--label-table", "models/m", "--algorithm-name",
+                                            "ct-abdomen-small + MedSAM", "--algorithm-parameters",
+                                            "model_sha256=ab12; refine=medsam; sam_sha256=cd34", "--force"}));
   // nnU-Net: its dataset.json when there is one, else no label table (generic segment names).
   const fs::path nnunet = test_support::fresh_dir(fs::temp_directory_path(), "pacs-seg-command");
   o.model.clear();
   o.nnunet = nnunet.string();
-  argv = pacs::seg_command(o, "R", "I", "S");
+  argv = pacs::seg_command(o, "R", "I", "S", provenance);
   EXPECT_EQ(std::find(argv.begin(), argv.end(), "--label-table"), argv.end());
   std::ofstream(nnunet / "dataset.json") << "{}";
-  argv = pacs::seg_command(o, "R", "I", "S");
+  argv = pacs::seg_command(o, "R", "I", "S", provenance);
   const auto it = std::find(argv.begin(), argv.end(), "--label-table");
   ASSERT_NE(it, argv.end());
   EXPECT_EQ(*(it + 1), (nnunet / "dataset.json").string());
+}
+
+TEST(RefineProvenance, NamesThePredictStepsModelAndTheCheckpoint) {
+  const fs::path dir = test_support::fresh_dir(fs::temp_directory_path(), "pacs-refine-provenance");
+  pacs::ListenOptions o;
+  std::ofstream(dir / "labels.json") << R"({"model": {"id": "ct-small@0123456789ab", "sha256": "ff00"}})";
+  auto p = pacs::refine_provenance(o, dir / "labels.json", "5a5a");
+  EXPECT_EQ(p.model_name, "ct-small");  // the id without its version
+  EXPECT_EQ(p.model_sha256, "ff00");
+  EXPECT_EQ(p.preset, "sam");  // refine's default
+  EXPECT_EQ(p.sam_sha256, "5a5a");
+  std::ofstream(dir / "labels.json") << R"({"model": {"id": "x@1", "name": "Dataset001/3d_fullres", "sha256": "e"}})";
+  EXPECT_EQ(pacs::refine_provenance(o, dir / "labels.json", "").model_name, "Dataset001/3d_fullres");
+  // No report (a custom segment command): only the refinement is named.
+  o.refine.preset = "medsam";
+  p = pacs::refine_provenance(o, dir / "missing.json", "5a5a");
+  EXPECT_TRUE(p.model_name.empty() && p.model_sha256.empty());
+  const auto argv = pacs::seg_command(o, "R", "I", "S", p);
+  const auto it = std::find(argv.begin(), argv.end(), "--algorithm-name");
+  ASSERT_NE(it, argv.end());
+  EXPECT_EQ(*(it + 1), "voxseg + MedSAM");
+  EXPECT_EQ(*(it + 3), "refine=medsam; sam_sha256=5a5a");
 }
 
 TEST(RefineOptions, AreCheckedBeforeTheListenerStarts) {
