@@ -83,7 +83,18 @@ void write_weights(const UNet& net, const std::filesystem::path& path, bool over
   try {
     torch::serialize::OutputArchive archive;
     net.module()->save(archive);
-    archive.save_to(file.temp_path().string());
+    // Serialized through a writer, not to the temporary's path: a path names the zip's records
+    // after the file (".weights.partial-<pid>/..."), so two runs with equal weights wrote different
+    // bytes. Through a writer the records are always "archive/...".
+    std::string bytes;
+    archive.save_to([&bytes](const void* data, size_t n) {
+      bytes.append(static_cast<const char*>(data), n);
+      return n;
+    });
+    std::ofstream out(file.temp_path(), std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+    out.close();
+    if (!out) fail(ExitCode::CannotWrite, "cannot write weights '{}': write failed", path.string());
   } catch (const c10::Error& e) {
     rethrow_torch(e, ExitCode::CannotWrite, fmt::format("cannot write weights '{}'", path.string()));
   }

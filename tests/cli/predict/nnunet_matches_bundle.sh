@@ -1,6 +1,6 @@
 # The shipped CT bundle written as an nnU-Net v2 result folder (tests/tools/bundle_to_nnunet.py) must label
 # the sample CT exactly as the bundle does: both loaders feed the same pipeline (CT normalization,
-# resampling 2.4x2.4x4.5 mm -> 4x4x6.3 mm and back, mirroring over the same axes).
+# resampling 2.4x2.4x4.5 mm -> the model's 3x3x2.5 mm and back, mirroring over the same axes).
 source "$(dirname "$0")/../lib.sh"
 /usr/bin/python3 -c 'import torch' 2>/dev/null || skip "Debian's python3-torch is needed to write the nnU-Net folder"
 folder=$(/usr/bin/python3 "$(dirname "$0")/../../tools/bundle_to_nnunet.py" "$VOXSEG_SOURCE/models/ct-abdomen-small" \

@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <tuple>
 
 #include "test_support.h"
@@ -302,6 +306,26 @@ TEST(UNetWeights, WriteThenReadRoundTripsNamesValuesAndOutput) {
   EXPECT_EQ(max_abs_diff(net.forward(x), copy.forward(x)), 0.0);
   // No overwrite without permission, and the original stays.
   EXPECT_EQ(capture_error([&] { write_weights(net, dir / "weights.pt", false); }).code(), ExitCode::CannotWrite);
+}
+
+TEST(UNetWeights, EqualWeightsWriteEqualBytesWhateverTheFileName) {
+  // Shipped weights are reproducible byte for byte: the archive's record names must not depend on
+  // the file name, the temporary's name or the process id.
+  const auto dir = test::scratch_dir("bytes");
+  torch::manual_seed(4);
+  UNet net(test::batchnorm_2d_config());
+  write_weights(net, dir / "weights.pt", false);
+  write_weights(net, dir / "other_name.pt", false);
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string a = slurp(dir / "weights.pt"), b = slurp(dir / "other_name.pt");
+  ASSERT_GT(a.size(), 100u);
+  EXPECT_TRUE(a == b) << "the two files differ";
+  EXPECT_EQ(a.find(".partial-"), std::string::npos) << "the temporary's name is in the archive";
+  const StateDict read = read_weights(dir / "other_name.pt");
+  EXPECT_EQ(read.size(), net.state_dict(false).size());
 }
 
 TEST(UNetWeights, GarbageFileIsBadModelNamingTheFile) {
