@@ -11,6 +11,8 @@
 namespace voxseg::models {
 namespace {
 
+namespace fs = std::filesystem;
+
 // Saves a scripted module with `body` as its forward (argument x) as a 2-label TorchScript bundle.
 fs::path write_module_bundle(const std::string& name, const std::string& body) {
   const auto dir = test::scratch_dir(name);
