@@ -1,5 +1,4 @@
-// voxseg predict: segment volumes with a model bundle or an nnU-Net v2 result folder (sliding window,
-// TTA, streamed export).
+// voxseg predict: segment volumes with a model bundle or an nnU-Net v2 folder (sliding window, TTA, streaming).
 #include "voxseg/cli/app.h"
 #include "voxseg/cli/batch.h"
 #include "voxseg/cli/case_list.h"
@@ -44,6 +43,7 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--batch-size", a.predict.batch_size, "tiles per forward pass")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_flag("--tta,!--disable-tta", a.predict.tta, "mirroring test-time augmentation (default on, as nnU-Net)");
+  app.add_option("--tta-batch", a.predict.tta_batch, "mirror copies per forward (0 auto)")->check(CLI::NonNegativeNumber);
   app.add_option("--accumulator", a.accumulator, "auto|fp32|fp16: blended logits slab type (auto: fp16 past 1 GiB)")
       ->capture_default_str();
   app.add_flag("--save-probabilities", a.predict.save_probabilities,

@@ -5,14 +5,20 @@
 // CT so that the engine's buffers, not the network's activations, decide the peak.
 // Usage: predict_bench [X Y Z [patch [memX memY memZ]]]
 //   defaults: throughput CT 96x96x64, patch 64^3; memory CT 128x128x300; spacing 0.8x0.8x2.5 mm -> 1.5 mm
+//        predict_bench --preprocess [X Y Z]   (default 512 512 300) int16 CT at 0.8x0.8x1.0 mm -> 1.5 mm:
+//          time and peak RSS of preprocess_case against the step-by-step pipeline it replaced, one run
+//        predict_bench --tta [X Y Z [patch]]  (default 96 96 64, 32) mirroring TTA with the 8 mirrored
+//          copies in one forward pass against one pass per mirror: network time, peak RSS, labels
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include "peak_memory.h"
+#include "preprocess_reference.h"
 #include "voxseg/core/threads.h"
 #include "voxseg/infer/model_source.h"
 #include "voxseg/infer/predictor.h"
@@ -110,10 +116,100 @@ voxseg::Volume make_ct(int64_t nx, int64_t ny, int64_t nz) {
   return image;
 }
 
+// Resident memory now (VmRSS), bytes.
+double rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return double(std::stoll(line.substr(6))) * 1024;
+  return 0;
+}
+
+// An int16 CT as scanners write it: air -1000 inside the field of view, -3024 outside it (so the
+// non-zero crop keeps the whole grid), a body ellipse of soft tissue with noise.
+voxseg::Volume make_int16_ct(int64_t nx, int64_t ny, int64_t nz) {
+  torch::manual_seed(3);
+  at::Tensor y = torch::linspace(-1, 1, ny).view({1, ny, 1}), x = torch::linspace(-1, 1, nx).view({1, 1, nx});
+  at::Tensor fov = (y * y + x * x).lt(1.0).expand({nz, ny, nx});
+  at::Tensor body = (y * y / 0.5 + x * x / 0.8).lt(1.0).expand({nz, ny, nx});
+  at::Tensor hu = torch::full({nz, ny, nx}, -3024.0);
+  hu.masked_fill_(fov, -1000.0);
+  hu = torch::where(body, 40 + 30 * torch::randn({nz, ny, nx}), hu);
+  voxseg::Volume image{hu.round().to(torch::kShort).contiguous(), {}};
+  image.geometry.size = {nx, ny, nz};
+  image.geometry.spacing = {0.8, 0.8, 1.0};
+  return image;
+}
+
+int preprocess_ab(int64_t nx, int64_t ny, int64_t nz) {
+  using voxseg::preprocess::Plan;
+  const voxseg::Volume ct = make_int16_ct(nx, ny, nz);
+  Plan plan;
+  plan.channels = {voxseg::preprocess::NormalizeOptions{voxseg::preprocess::Normalization::CT, false, false, 40.0, 300.0,
+                                                        -1000.0, 1000.0}};
+  plan.target_spacing = {1.5, 1.5, 1.5};
+  const double voxels = double(ct.data.numel());
+  std::printf("preprocess: int16 CT %lldx%lldx%lld (%.0f MB), 0.8x0.8x1.0 mm -> 1.5 mm, CT normalization, cubic, %d threads\n",
+              (long long)nx, (long long)ny, (long long)nz, mb(voxels * 2), torch::get_num_threads());
+  at::Tensor results[2];
+  for (int round = 0; round < 2; ++round)  // each path twice, interleaved: the load moves during the run
+    for (int fused = 0; fused < 2; ++fused) {
+      reset_peak_rss();
+      const double before = rss_bytes();
+      const auto t0 = Clock::now();
+      auto pre = fused ? voxseg::preprocess::preprocess_case(ct, plan) : voxseg::bench::step_by_step_preprocess(ct, plan);
+      const double seconds = since(t0);
+      const double peak = double(voxseg::infer::peak_rss_bytes()) - before;
+      std::printf("  %-13s round %d: %6.2f s, peak above the input %6.0f MB = %5.2f bytes per input voxel (network grid %lldx%lldx%lld)\n",
+                  fused ? "fused" : "step-by-step", round + 1, seconds, mb(peak), peak / voxels,
+                  (long long)pre.data.size(1), (long long)pre.data.size(2), (long long)pre.data.size(3));
+      results[fused] = pre.data;
+    }
+  std::printf("  fused == step-by-step bit for bit: %s\n", torch::equal(results[0], results[1]) ? "yes" : "NO");
+  return 0;
+}
+
+int tta_ab(int64_t nx, int64_t ny, int64_t nz, int64_t patch, const fs::path& tmp) {
+  const voxseg::Volume ct = make_ct(nx, ny, nz);
+  auto m = make_model(tmp / "tta", 3, patch, voxseg::models::Precision::FP32, true);
+  std::printf("tta: CT %lldx%lldx%lld, patch %lld^3, U-Net 3 stages 8..32 features, 8 mirrors, %d threads\n",
+              (long long)nx, (long long)ny, (long long)nz, (long long)patch, torch::get_num_threads());
+  at::Tensor labels[2];
+  double network[2] = {0, 0};
+  for (int round = 0; round < 2; ++round)
+    for (int batched = 0; batched < 2; ++batched) {
+      voxseg::infer::PredictOptions o;
+      o.tta_batch = batched ? 0 : 1;
+      reset_peak_rss();
+      const auto t0 = Clock::now();
+      const auto p = voxseg::infer::predict_volume(ct, m, o);
+      const double wall = since(t0);
+      const double net_s = p.report.find("timings")->find("network_s")->as_double();
+      network[batched] += net_s;
+      std::printf("  %-22s round %d: network %6.2f s (%lld passes), predict %6.2f s, peak RSS %5.0f MB\n",
+                  batched ? "mirrors in one batch" : "one pass per mirror", round + 1, net_s,
+                  (long long)p.report.find("forward_passes")->as_int(), wall,
+                  mb(double(voxseg::infer::peak_rss_bytes())));
+      labels[batched] = p.labels.data;
+    }
+  std::printf("  network time one-per-mirror / batched: %.2f; labels equal: %s\n", network[0] / network[1],
+              torch::equal(labels[0], labels[1]) ? "yes" : "NO");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   auto arg = [&](int i, int64_t d) { return argc > i ? int64_t(std::atoll(argv[i])) : d; };
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "--preprocess" || mode == "--tta") {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    voxseg::set_compute_threads(0);
+    if (mode == "--preprocess") return preprocess_ab(arg(2, 512), arg(3, 512), arg(4, 300));
+    const fs::path tmp = fs::temp_directory_path() / ("voxseg-predict-bench-" + std::to_string(::getpid()));
+    const int rc = tta_ab(arg(2, 96), arg(3, 96), arg(4, 64), arg(5, 32), tmp);
+    fs::remove_all(tmp);
+    return rc;
+  }
   const int64_t nx = arg(1, 96), ny = arg(2, 96), nz = arg(3, 64), patch = arg(4, 64);
   const int64_t mx = arg(5, 128), my = arg(6, 128), mz = arg(7, 300);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);

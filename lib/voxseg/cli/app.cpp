@@ -9,6 +9,7 @@
 #include "voxseg/core/runtime_info.h"
 #include "voxseg/core/threads.h"
 #include "voxseg/core/version.h"
+#include "voxseg/io/threads.h"
 
 namespace voxseg::cli {
 namespace {
@@ -93,7 +94,8 @@ int run_app(int argc, char** argv, const AppInfo& info, const std::function<void
   apply_verbosity(common);
   cleanup::install_signal_handlers();
   try {
-    set_compute_threads(common.threads);
+    set_compute_threads(common.threads);  // OpenMP and the BLAS
+    io::set_io_threads(common.threads);   // ITK
     Context ctx{info.verb, common};
     return static_cast<int>(execute(ctx));
   } catch (const Error& e) {

@@ -1,6 +1,7 @@
 #include "voxseg/core/threads.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -25,9 +26,22 @@ int available_cores() {
   return std::max(n, 1);
 }
 
+int blas_threads() {
+  using Get = int (*)();
+  for (const char* name : {"openblas_get_num_threads", "bli_thread_get_num_threads"})
+    if (auto get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, name))) return get();
+  return 0;
+}
+
 void set_compute_threads(int n) {
   if (n <= 0) n = available_cores();
-  at::set_num_threads(n);
+  at::set_num_threads(n);  // OpenMP: ATen's parallel loops and oneDNN
+  // The BLAS (OpenBLAS pthread, BLIS) has its own pool, sized to every core by default: ATen calls
+  // sgemm_ for matrix products (the 1x1 head, linear layers), also from inside its parallel loops.
+  // Give it the same count, or `--threads 1` still runs two BLAS threads.
+  using Set = void (*)(int);
+  for (const char* name : {"openblas_set_num_threads", "bli_thread_set_num_threads"})
+    if (auto set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, name))) set(n);
 }
 
 }  // namespace voxseg

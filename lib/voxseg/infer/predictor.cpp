@@ -122,6 +122,7 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   window.step = options.step;
   window.batch_size = options.batch_size;
   window.mirror = options.tta;
+  window.mirror_batch = options.tta_batch;
   window.mirror_axes = model.mirror_axes;
   window.stream = options.stream;
   window.accumulator = options.accumulator;
@@ -182,6 +183,7 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   report["step"] = options.step;
   report["batch_size"] = options.batch_size;
   report["tta"] = options.tta;
+  report["tta_copies_per_pass"] = stats.mirror_copies;
   report["network_shape"] = json::array_of(std::vector<int64_t>{net_shape[0], net_shape[1], net_shape[2]});
   report["crop_box"] = json::array_of(std::vector<int64_t>{pre.box.begin[0], pre.box.begin[1], pre.box.begin[2],
                                                             pre.box.end[0], pre.box.end[1], pre.box.end[2]});

@@ -45,6 +45,7 @@ struct PredictOptions {
   double step = 0.5;
   int64_t batch_size = 1;
   bool tta = true;                ///< mirroring over the model's axes (nnU-Net's default)
+  int64_t tta_batch = 0;          ///< mirrored copies per forward pass (WindowOptions::mirror_batch; 0 auto)
   bool stream = true;             ///< slab streaming; false keeps every accumulator slice (for tests)
   Accumulator accumulator = Accumulator::Auto;  ///< logits slab type (sliding_window.h)
   bool save_probabilities = false;

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -33,11 +34,10 @@ std::vector<double> gaussian_profile(int64_t n, double sigma) {
   return p;
 }
 
-// Sums the networks' logits for a batch with mirroring TTA, divided by the number of passes.
-at::Tensor predict_batch(const at::Tensor& batch, const std::vector<std::shared_ptr<models::Network>>& networks,
-                         const std::vector<int64_t>& mirror_dims, WindowStats& stats) {
+// Mirror combinations in nnU-Net's order: none, all single axes, then pairs, then the triple
+// (itertools.combinations).
+std::vector<std::vector<int64_t>> mirror_combinations(const std::vector<int64_t>& mirror_dims) {
   std::vector<std::vector<int64_t>> combos{{}};
-  // nnU-Net's order: all single axes, then pairs, then the triple (itertools.combinations).
   const size_t m = mirror_dims.size();
   for (size_t k = 1; k <= m; ++k) {
     std::vector<bool> pick(m, false);
@@ -49,23 +49,48 @@ at::Tensor predict_batch(const at::Tensor& batch, const std::vector<std::shared_
       combos.push_back(c);
     } while (std::prev_permutation(pick.begin(), pick.end()));
   }
+  return combos;
+}
+
+// Sums the networks' logits for a batch with mirroring TTA, divided by the number of passes.
+// `copies` mirrored copies of the batch go through the network as one batch ([copy0 tiles, copy1
+// tiles, ...]); each copy's logits are un-mirrored and summed in the combinations' order, so the
+// result is what one pass per mirror gives (up to the network's own batch-size rounding).
+at::Tensor predict_batch(const at::Tensor& batch, const std::vector<std::shared_ptr<models::Network>>& networks,
+                         const std::vector<std::vector<int64_t>>& combos, int64_t copies, WindowStats& stats) {
+  const int64_t b = batch.size(0);
   at::Tensor total;
   for (const auto& net : networks) {
     at::Tensor sum;
-    for (const auto& axes : combos) {
+    for (size_t first = 0; first < combos.size(); first += size_t(copies)) {
+      const size_t last = std::min(combos.size(), first + size_t(copies));
       const auto t0 = Clock::now();
-      at::Tensor x = axes.empty() ? batch : torch::flip(batch, axes);
+      at::Tensor x;
+      if (last - first == 1) {
+        x = combos[first].empty() ? batch : torch::flip(batch, combos[first]);
+      } else {
+        std::vector<at::Tensor> parts;
+        for (size_t c = first; c < last; ++c) parts.push_back(combos[c].empty() ? batch : torch::flip(batch, combos[c]));
+        x = torch::cat(parts, 0);
+      }
       at::Tensor y = net->forward(x).to(torch::kCPU, torch::kFloat);
       stats.network_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
       ++stats.forward_passes;
-      stats.voxels_forwarded += batch.numel() / batch.size(1);
-      if (!axes.empty()) y = torch::flip(y, axes);
-      if (sum.defined()) {
-        sum.add_(y);
-      } else {
-        // The caller scales the sum in place: copy only what the network may still hold.
-        const bool owned = y.is_contiguous() && y.use_count() == 1 && y.storage().use_count() == 1;
-        sum = owned ? y : y.contiguous().clone();
+      stats.voxels_forwarded += x.numel() / x.size(1);
+      if (y.dim() < 1 || y.size(0) != x.size(0))
+        fail(ExitCode::BadModel, "the network returned logits of shape {} for a batch of {} tiles",
+             fmt::join(y.sizes().vec(), "x"), x.size(0));
+      for (size_t c = first; c < last; ++c) {
+        at::Tensor yc = last - first == 1 ? std::move(y) : y.narrow(0, int64_t(c - first) * b, b);
+        if (!combos[c].empty()) yc = torch::flip(yc, combos[c]);  // a new tensor
+        if (sum.defined()) {
+          sum.add_(yc);
+        } else {
+          // The caller scales the sum in place: copy only what the network may still hold (or a
+          // view into a larger batch's logits).
+          const bool owned = yc.is_contiguous() && yc.use_count() == 1 && yc.storage().use_count() == 1;
+          sum = owned ? yc : yc.contiguous().clone();
+        }
       }
     }
     sum.div_(double(combos.size()));
@@ -96,6 +121,16 @@ const char* accumulator_name(Accumulator a) {
     case Accumulator::Float16: return "fp16";
   }
   return "?";
+}
+
+int64_t mirror_copies_per_forward(int64_t requested, int64_t combinations, int64_t batch_tiles, int64_t tile_voxels,
+                                  int64_t classes) {
+  if (combinations <= 1) return 1;
+  if (requested > 0) return std::min(requested, combinations);
+  const int64_t per_copy = std::max<int64_t>(1, batch_tiles * tile_voxels * std::max<int64_t>(classes, 32) * 4);
+  const int64_t fit = std::clamp<int64_t>(kAutoMirrorBatchBytes / per_copy, 1, combinations);
+  const int64_t passes = (combinations + fit - 1) / fit;
+  return (combinations + passes - 1) / passes;  // 8 combinations, 7 fit: two passes of 4
 }
 
 std::vector<int64_t> tile_starts(int64_t extent, int64_t patch, double step) {
@@ -141,6 +176,7 @@ WindowStats sliding_window(const at::Tensor& image, const std::vector<std::share
   const bool is2d = o.patch_size.size() == 2;
   if (!is2d && o.patch_size.size() != 3) fail(ExitCode::BadModel, "patch size needs 2 or 3 entries");
   if (o.batch_size < 1) fail(ExitCode::Usage, "--batch-size must be at least 1");
+  if (o.mirror_batch < 0) fail(ExitCode::Usage, "--tta-batch must be 0 (auto) or positive");
   const std::vector<int64_t> patch3 = is2d ? std::vector<int64_t>{1, o.patch_size[0], o.patch_size[1]} : o.patch_size;
 
   // Centred zero padding to at least the patch (nnU-Net's pad_nd_image: below = diff // 2).
@@ -181,6 +217,10 @@ WindowStats sliding_window(const at::Tensor& image, const std::vector<std::share
         fail(ExitCode::BadModel, "mirror axis {} does not exist for a {}D patch", a, o.patch_size.size());
       mirror_dims.push_back(a + 2);
     }
+  const auto combos = mirror_combinations(mirror_dims);
+  stats.mirror_copies = mirror_copies_per_forward(o.mirror_batch, int64_t(combos.size()),
+                                                  std::min<int64_t>(o.batch_size, int64_t(tiles.size())),
+                                                  patch3[0] * patch3[1] * patch3[2], net0.num_classes());
 
   // Float32 accumulates the Gaussian-weighted sum and divides by the weights at the end. Float16
   // keeps the weighted running mean instead (m += g / W * (p - m), computed in float32, stored once
@@ -223,7 +263,7 @@ WindowStats sliding_window(const at::Tensor& image, const std::vector<std::share
         at::Tensor part = input.narrow(1, t.z, patch3[0]).narrow(2, t.y, patch3[1]).narrow(3, t.x, patch3[2]);
         parts.push_back(is2d ? part.squeeze(1) : part);
       }
-      at::Tensor pred = predict_batch(torch::stack(parts, 0).contiguous(), networks, mirror_dims, stats);
+      at::Tensor pred = predict_batch(torch::stack(parts, 0).contiguous(), networks, combos, stats.mirror_copies, stats);
       if (is2d) pred = pred.unsqueeze(2);
       if (pred.dim() != 5 || pred.size(0) != int64_t(parts.size()) || pred.size(2) != patch3[0] ||
           pred.size(3) != patch3[1] || pred.size(4) != patch3[2])

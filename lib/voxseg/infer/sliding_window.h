@@ -32,6 +32,9 @@ struct WindowOptions {
   double step = 0.5;                ///< tile step as a fraction of the patch, in (0, 1]
   int64_t batch_size = 1;           ///< tiles per forward pass
   bool mirror = true;               ///< mirroring TTA over mirror_axes
+  /// Mirrored copies of a tile batch run as one forward pass (batch_size x copies tiles); 0 = auto
+  /// (mirror_copies_per_forward). 1 runs each mirror as its own pass (the least memory).
+  int64_t mirror_batch = 0;
   std::vector<int64_t> mirror_axes{0, 1, 2};  ///< patch axes (0 = first spatial axis of the patch)
   bool gaussian = true;             ///< Gaussian importance weighting (else constant)
   double sigma_scale = 0.125;
@@ -49,10 +52,22 @@ std::vector<int64_t> tile_starts(int64_t extent, int64_t patch, double step);
 /// 1 (nnU-Net: 10, for fp16), zeros replaced by the smallest non-zero value. float32, shape = patch.
 at::Tensor gaussian_importance_map(const std::vector<int64_t>& patch, double sigma_scale = 0.125);
 
+/// Budget of `auto` mirror batching: the forward batch's full-resolution tensors (tiles x max(classes,
+/// 32 features) x tile voxels x 4 bytes) stay below this, so a 64^3 tile with few classes runs all 8
+/// mirrors at once and a 128^3 tile of an nnU-Net-sized net stays one mirror per pass.
+inline constexpr int64_t kAutoMirrorBatchBytes = int64_t(512) << 20;
+
+/// Mirrored copies per forward pass for `combinations` mirror combinations (1 = none) of a batch of
+/// `batch_tiles` tiles of `tile_voxels` with `classes` outputs: `requested` (clamped to 1..combinations)
+/// or, for 0, what fits kAutoMirrorBatchBytes, evened out so every pass has about as many copies.
+int64_t mirror_copies_per_forward(int64_t requested, int64_t combinations, int64_t batch_tiles, int64_t tile_voxels,
+                                  int64_t classes);
+
 /// Counters of one run.
 struct WindowStats {
   int64_t tiles = 0;
-  int64_t forward_passes = 0;     ///< network calls (batches x TTA passes x networks)
+  int64_t forward_passes = 0;     ///< network calls (batches x TTA passes x networks / mirror copies per call)
+  int64_t mirror_copies = 1;      ///< mirrored copies per network call (mirror_copies_per_forward)
   int64_t voxels_forwarded = 0;   ///< tile voxels fed to the network (all passes)
   double network_seconds = 0;     ///< time inside Network::forward (incl. transfers)
   int64_t max_slices_held = 0;    ///< accumulator slices alive at once (memory bound check)

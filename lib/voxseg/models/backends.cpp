@@ -132,50 +132,105 @@ class TorchScriptNetwork final : public Network {
   at::Tensor forward(const at::Tensor& tiles) override {
     check_tiles(tiles, dims_, in_channels_, name_);
     c10::InferenceMode no_grad;
-    c10::IValue out;
-    std::string error = run(tiles, out);
-    if (!error.empty() && fallback_) {
+    const int64_t n = tiles.size(0);
+    if (tile_by_tile_ && n > 1) return forward_tile_by_tile(tiles, at::Tensor());
+    Outcome r = attempt(tiles);
+    if (r.error.empty()) {
+      fallback_.reset();  // the optimized module works: free the copy
+      return r.logits;
+    }
+    // A traced module may have the batch size of its example baked in (a view to [1, ...]): when a
+    // batch fails and one tile works, run tiles one by one from now on (the engine batches mirrored
+    // copies on its own, so this must not be an error).
+    if (n > 1) {
+      Outcome one = attempt(tiles.narrow(0, 0, 1));
+      if (one.error.empty()) {
+        log::debug("TorchScript model '{}' fails on a batch of {} tiles ({}); running one tile per call", name_, n,
+                   r.error);
+        tile_by_tile_ = true;
+        fallback_.reset();
+        return forward_tile_by_tile(tiles, one.logits);
+      }
+    }
+    if (!r.executed && fallback_) {
       log::debug("TorchScript model '{}': the optimized module failed ({}); running the module as loaded", name_,
-                 error);
+                 r.error);
       module_ = *fallback_;
       fallback_.reset();
-      error = run(tiles, out);
+      return forward(tiles);
     }
-    fallback_.reset();  // the optimized module works: free the copy
-    if (!error.empty()) {
-      if (precision_ != Precision::FP32)
-        fail(ExitCode::Usage,
-             "TorchScript model '{}' cannot run in {} on {} ({}); rerun with --precision fp32 (LibTorch 1.13 "
-             "runs TorchScript without autocast, so the whole module is cast)",
-             name_, precision_name(precision_), device_.str(), error);
-      fail(ExitCode::BadModel, "TorchScript model '{}' failed on tiles {}: {}", name_, shape_text(tiles.sizes()), error);
-    }
-    // Deep-supervision exports return a list/tuple: the first entry is full resolution.
-    if (out.isTuple() && !out.toTupleRef().elements().empty()) out = out.toTupleRef().elements()[0];
-    if (out.isList() && !out.toListRef().empty()) out = out.toListRef()[0];
-    if (!out.isTensor()) fail(ExitCode::BadModel, "TorchScript model '{}' did not return a tensor", name_);
-    at::Tensor logits = out.toTensor();
-    if (logits.dim() != dims_ + 2 || logits.size(0) != tiles.size(0) || logits.size(1) != num_classes_)
-      fail(ExitCode::BadModel, "TorchScript model '{}' returned shape {} for tiles {}; model.json lists {} labels",
-           name_, shape_text(logits.sizes()), shape_text(tiles.sizes()), num_classes_);
-    for (int a = 0; a < dims_; ++a)
-      if (logits.size(a + 2) != tiles.size(a + 2))
-        fail(ExitCode::BadModel, "TorchScript model '{}' returned spatial shape {} for tiles {}", name_,
-             shape_text(logits.sizes()), shape_text(tiles.sizes()));
-    return logits.to(at::kFloat);
+    fallback_.reset();
+    fail_with(r, tiles);
   }
 
  private:
-  // Runs the module on `tiles`; the error's one line, or empty on success.
-  std::string run(const at::Tensor& tiles, c10::IValue& out) {
+  struct Outcome {
+    at::Tensor logits;
+    std::string error;      // empty: success
+    bool executed = false;  // the module ran (the error is about its output)
+  };
+
+  // Runs the module on `tiles` and checks its output: logits [B, K, spatial] float32 on success.
+  Outcome attempt(const at::Tensor& tiles) {
+    Outcome r;
+    c10::IValue out;
     try {
       out = module_.forward({tiles.to(device_, compute_dtype_)});
     } catch (const c10::Error& e) {
-      return first_line(e);
+      r.error = first_line(e);
+      return r;
     } catch (const std::exception& e) {  // torch::jit::JITException and friends
-      return one_line(e.what());
+      r.error = one_line(e.what());
+      return r;
     }
-    return {};
+    r.executed = true;
+    // Deep-supervision exports return a list/tuple: the first entry is full resolution.
+    if (out.isTuple() && !out.toTupleRef().elements().empty()) out = out.toTupleRef().elements()[0];
+    if (out.isList() && !out.toListRef().empty()) out = out.toListRef()[0];
+    if (!out.isTensor()) {
+      r.error = fmt::format("TorchScript model '{}' did not return a tensor", name_);
+      return r;
+    }
+    at::Tensor logits = out.toTensor();
+    if (logits.dim() != dims_ + 2 || logits.size(0) != tiles.size(0) || logits.size(1) != num_classes_) {
+      r.error = fmt::format("TorchScript model '{}' returned shape {} for tiles {}; model.json lists {} labels", name_,
+                            shape_text(logits.sizes()), shape_text(tiles.sizes()), num_classes_);
+      return r;
+    }
+    for (int a = 0; a < dims_; ++a)
+      if (logits.size(a + 2) != tiles.size(a + 2)) {
+        r.error = fmt::format("TorchScript model '{}' returned spatial shape {} for tiles {}", name_,
+                              shape_text(logits.sizes()), shape_text(tiles.sizes()));
+        return r;
+      }
+    r.logits = logits.to(at::kFloat);
+    return r;
+  }
+
+  [[noreturn]] void fail_with(const Outcome& r, const at::Tensor& tiles) const {
+    if (r.executed) fail(ExitCode::BadModel, "{}", r.error);
+    if (precision_ != Precision::FP32)
+      fail(ExitCode::Usage,
+           "TorchScript model '{}' cannot run in {} on {} ({}); rerun with --precision fp32 (LibTorch 1.13 "
+           "runs TorchScript without autocast, so the whole module is cast)",
+           name_, precision_name(precision_), device_.str(), r.error);
+    fail(ExitCode::BadModel, "TorchScript model '{}' failed on tiles {}: {}", name_, shape_text(tiles.sizes()), r.error);
+  }
+
+  // One call per tile; `first` is tile 0's logits when already computed.
+  at::Tensor forward_tile_by_tile(const at::Tensor& tiles, at::Tensor first) {
+    std::vector<at::Tensor> parts;
+    for (int64_t i = 0; i < tiles.size(0); ++i) {
+      if (i == 0 && first.defined()) {
+        parts.push_back(std::move(first));
+        continue;
+      }
+      const at::Tensor tile = tiles.narrow(0, i, 1);
+      Outcome r = attempt(tile);
+      if (!r.error.empty()) fail_with(r, tile);
+      parts.push_back(std::move(r.logits));
+    }
+    return at::cat(parts, 0);
   }
 
   torch::jit::Module module_;
@@ -186,6 +241,7 @@ class TorchScriptNetwork final : public Network {
   std::string name_;
   int dims_;
   int64_t in_channels_, num_classes_;
+  bool tile_by_tile_ = false;  // the module takes one tile per call (see forward)
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "voxseg/preprocess/crop.h"
 
+#include <ATen/Dispatch.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
 
@@ -81,6 +82,39 @@ BoundingBox bounding_box(const at::Tensor& mask) {
         }
       }
   if (!any) {
+    box.begin = {0, 0, 0};
+    box.end = {nz, ny, nx};
+  }
+  return box;
+}
+
+BoundingBox nonzero_box(const at::Tensor& data) {
+  if (data.dim() != 4) fail(ExitCode::Internal, "nonzero_box expects [C,Z,Y,X], got {} dims", data.dim());
+  const int64_t nc = data.size(0), nz = data.size(1), ny = data.size(2), nx = data.size(3);
+  BoundingBox box;
+  box.begin = {nz, ny, nx};
+  box.end = {0, 0, 0};
+  AT_DISPATCH_ALL_TYPES_AND(at::kBool, data.scalar_type(), "nonzero_box", [&] {
+    const scalar_t* base = data.data_ptr<scalar_t>();
+    const int64_t sc = data.stride(0), sz = data.stride(1), sy = data.stride(2), sx = data.stride(3);
+    auto nonzero = [&](const scalar_t* row, int64_t x) {
+      for (int64_t c = 0; c < nc; ++c)
+        if (row[c * sc + x * sx] != scalar_t(0)) return true;
+      return false;
+    };
+    for (int64_t z = 0; z < nz; ++z)
+      for (int64_t y = 0; y < ny; ++y) {
+        const scalar_t* row = base + z * sz + y * sy;
+        int64_t lo = 0;
+        while (lo < nx && !nonzero(row, lo)) ++lo;
+        if (lo == nx) continue;
+        int64_t hi = nx - 1;
+        while (!nonzero(row, hi)) --hi;
+        box.begin = {std::min(box.begin[0], z), std::min(box.begin[1], y), std::min(box.begin[2], lo)};
+        box.end = {std::max(box.end[0], z + 1), std::max(box.end[1], y + 1), std::max(box.end[2], hi + 1)};
+      }
+  });
+  if (box.end[0] == 0) {  // no non-zero voxel
     box.begin = {0, 0, 0};
     box.end = {nz, ny, nx};
   }

@@ -24,6 +24,12 @@ void fill_holes(at::Tensor& mask, int background_connectivity = 6);
 /// Tight box around the true voxels of a bool mask [Z,Y,X]; the whole grid when the mask is empty.
 BoundingBox bounding_box(const at::Tensor& mask);
 
+/// Tight box around the voxels where any channel of `data` ([C,Z,Y,X], any real type, any strides) is
+/// non-zero; the whole grid when none is. Equals bounding_box(nonzero_mask(data)) (a filled hole is
+/// enclosed by non-zero voxels, so it never widens the box) without a mask: one pass that reads each
+/// row from both ends until the first non-zero voxel.
+BoundingBox nonzero_box(const at::Tensor& data);
+
 /// data[..., z0:z1, y0:y1, x0:x1] (contiguous copy) for a [Z,Y,X] or [C,Z,Y,X] tensor.
 at::Tensor crop(const at::Tensor& data, const BoundingBox& box);
 

@@ -1,5 +1,7 @@
 #include "voxseg/preprocess/normalize.h"
 
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 
 #include <algorithm>
@@ -17,6 +19,99 @@
 
 namespace voxseg::preprocess {
 namespace {
+
+// A [Z,Y,X] view of one channel: sizes and element strides.
+struct View3 {
+  int64_t nz, ny, nx, sz, sy, sx;
+  int64_t count() const { return nz * ny * nx; }
+};
+
+// f(i, v) for every voxel in C order, sequentially (statistics: the summation order of normalize_channel's
+// loops over its contiguous copy); i is the voxel's index in that order, v its value as float32.
+template <typename T, typename F>
+void scan(const T* p, const View3& w, F&& f) {
+  int64_t i = 0;
+  for (int64_t z = 0; z < w.nz; ++z)
+    for (int64_t y = 0; y < w.ny; ++y) {
+      const T* row = p + z * w.sz + y * w.sy;
+      for (int64_t x = 0; x < w.nx; ++x) f(i++, static_cast<float>(row[x * w.sx]));
+    }
+}
+
+// out[i] = f(i, v) for every voxel, slices in parallel (element-wise, so any split gives the same bytes).
+template <typename T, typename F>
+void write(const T* p, const View3& w, float* out, F&& f) {
+  const int64_t slice = w.ny * w.nx;
+  at::parallel_for(0, w.nz, std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(slice, 1)),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t z = begin; z < end; ++z)
+                       for (int64_t y = 0; y < w.ny; ++y) {
+                         const T* row = p + z * w.sz + y * w.sy;
+                         const int64_t i0 = (z * w.ny + y) * w.nx;
+                         for (int64_t x = 0; x < w.nx; ++x) out[i0 + x] = f(i0 + x, static_cast<float>(row[x * w.sx]));
+                       }
+                   });
+}
+
+// One channel: the arithmetic of normalize_channel, reading the source view directly.
+template <typename T>
+void normalize_view(const T* p, const View3& w, const NormalizeOptions& o, const bool* m, float* out) {
+  const int64_t n = w.count();
+  switch (o.scheme) {
+    case Normalization::None:
+      write(p, w, out, [](int64_t, float v) { return v; });
+      return;
+    case Normalization::CT: {
+      const float lo = float(o.lower), hi = float(o.upper), mean = float(o.mean);
+      const float sd = float(std::max(o.std, 1e-8));
+      write(p, w, out, [&](int64_t, float v) { return (std::min(std::max(v, lo), hi) - mean) / sd; });
+      return;
+    }
+    case Normalization::ZScore: {
+      double mean = o.mean, sd = std::max(o.std, 1e-8);
+      if (!o.fixed_stats) {
+        double sum = 0, count = 0;
+        scan(p, w, [&](int64_t i, float v) {
+          if (!m || m[i]) sum += v, count += 1;
+        });
+        if (count == 0) {
+          write(p, w, out, [](int64_t, float v) { return v; });
+          return;
+        }
+        mean = sum / count;
+        double ss = 0;
+        scan(p, w, [&](int64_t i, float v) {
+          if (!m || m[i]) ss += (v - mean) * (v - mean);
+        });
+        sd = std::max(std::sqrt(ss / count), 1e-8);
+      }
+      write(p, w, out, [&](int64_t i, float v) { return !m || m[i] ? float((v - mean) / sd) : v; });
+      return;
+    }
+    case Normalization::RescaleTo01: {
+      if (n == 0) return;
+      // std::min_element / std::max_element's comparisons, on the values normalize_channel sees.
+      float mn = 0, mx = 0;
+      scan(p, w, [&](int64_t i, float v) {
+        if (i == 0 || v < mn) mn = v;
+      });
+      scan(p, w, [&](int64_t i, float v) {
+        const float d = v - mn;
+        if (i == 0 || mx < d) mx = d;
+      });
+      mx = std::max(mx, 1e-8f);
+      write(p, w, out, [&](int64_t, float v) { return (v - mn) / mx; });
+      return;
+    }
+    case Normalization::RGBTo01: {
+      scan(p, w, [&](int64_t, float v) {
+        if (v < 0 || v > 255) fail(ExitCode::BadInput, "RGB normalization needs values in [0, 255], found {}", v);
+      });
+      write(p, w, out, [](int64_t, float v) { return float(double(v) / 255.0); });
+      return;
+    }
+  }
+}
 
 std::string lower(std::string s) {
   for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -214,6 +309,37 @@ at::Tensor normalize_channel(const at::Tensor& channel, const NormalizeOptions& 
       }
       return out;
     }
+  }
+  return out;
+}
+
+at::Tensor normalize_channels(const at::Tensor& data, const std::vector<NormalizeOptions>& options,
+                              const at::Tensor& mask) {
+  if (data.dim() != 4) fail(ExitCode::Internal, "normalize_channels expects [C,Z,Y,X], got {} dims", data.dim());
+  if (!options.empty() && int64_t(options.size()) != data.size(0))
+    fail(ExitCode::Internal, "normalize_channels: {} options for {} channels", options.size(), data.size(0));
+  at::Tensor source = data;
+  if (!at::isFloatingType(source.scalar_type()) && !at::isIntegralType(source.scalar_type(), /*includeBool=*/false))
+    source = source.to(at::kFloat);  // bool, half, ...: what normalize_channel's cast would give
+  else if (at::isFloatingType(source.scalar_type()) && source.scalar_type() != at::kFloat &&
+           source.scalar_type() != at::kDouble)
+    source = source.to(at::kFloat);
+  at::Tensor out = at::empty(source.sizes(), source.options().dtype(at::kFloat));
+  const View3 w{source.size(1), source.size(2), source.size(3), source.stride(1), source.stride(2), source.stride(3)};
+  at::Tensor mc;
+  for (int64_t c = 0; c < source.size(0); ++c) {
+    const NormalizeOptions o = options.empty() ? NormalizeOptions{Normalization::None} : options[size_t(c)];
+    const bool* m = nullptr;
+    if (o.scheme == Normalization::ZScore && o.use_mask) {
+      if (!mask.defined() || mask.dim() != 3 || mask.size(0) != w.nz || mask.size(1) != w.ny || mask.size(2) != w.nx)
+        fail(ExitCode::Internal, "z-score within a mask needs a mask of the channel's shape");
+      if (!mc.defined()) mc = mask.to(at::kBool).contiguous();
+      m = mc.data_ptr<bool>();
+    }
+    float* dst = out.data_ptr<float>() + c * w.count();
+    AT_DISPATCH_ALL_TYPES(source.scalar_type(), "normalize_channels", [&] {
+      normalize_view(source.data_ptr<scalar_t>() + c * source.stride(0), w, o, m, dst);
+    });
   }
   return out;
 }

@@ -2,6 +2,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 #include "voxseg/core/json.h"
 
@@ -70,5 +71,13 @@ IntensityProperties intensity_properties_from_json(const Json& json, const std::
 /// Throws Error(BadInput) for RGBTo01 with values outside [0, 255].
 at::Tensor normalize_channel(const at::Tensor& channel, const NormalizeOptions& options,
                              const at::Tensor& mask = at::Tensor());
+
+/// Every channel of `data` ([C,Z,Y,X], any real type, any strides: e.g. a cropped and transposed
+/// view of the input) normalized into one new contiguous float32 [C,Z,Y,X], bit for bit what
+/// normalize_channel gives per channel, without a float copy of the input: statistics passes (z-score,
+/// rescale) read the source, and one pass per channel converts and writes. `options` has one entry
+/// per channel (empty: Normalization::None). Throws as normalize_channel.
+at::Tensor normalize_channels(const at::Tensor& data, const std::vector<NormalizeOptions>& options,
+                              const at::Tensor& mask = at::Tensor());
 
 }  // namespace voxseg::preprocess

@@ -1,6 +1,7 @@
 #include "voxseg/preprocess/plan.h"
 
-#include <ATen/ops/stack.h>
+#include <algorithm>
+#include <utility>
 
 #include "voxseg/core/error.h"
 #include "voxseg/core/json_fields.h"
@@ -17,30 +18,37 @@ Preprocessed preprocess_case(const Volume& image, const Plan& plan) {
   Preprocessed out;
   const auto& t = plan.transpose_forward;
   const auto spacing = array_spacing(image.geometry);
+  const at::Tensor raw = data;  // input axis order, for the crop box
   data = data.permute({0, 1 + t[0], 1 + t[1], 1 + t[2]});
   for (size_t a = 0; a < 3; ++a) {
     out.spacing[a] = spacing[size_t(t[a])];
     out.shape_before_crop[a] = data.size(int64_t(a) + 1);
   }
 
-  at::Tensor mask;
+  // One pass finds the crop box (no mask); the crop and the transposition stay views of the input,
+  // which keeps its own type until normalize_channels converts, normalizes and writes float32 once.
+  // The hole-filled mask is made (on the crop only) when a z-score channel needs it.
+  const std::vector<NormalizeOptions>& options = plan.channels;
+  const bool needs_mask = std::any_of(options.begin(), options.end(), [](const NormalizeOptions& o) {
+    return o.use_mask && o.scheme == Normalization::ZScore;
+  });
+  if (needs_mask && !plan.crop_to_nonzero)
+    fail(ExitCode::BadModel, "z-score within the non-zero mask needs crop_to_nonzero");
   if (plan.crop_to_nonzero) {
-    mask = nonzero_mask(data);
-    out.box = bounding_box(mask);
-    data = crop(data, out.box);
-    mask = crop(mask, out.box);
+    const BoundingBox box = nonzero_box(raw);
+    for (size_t a = 0; a < 3; ++a) {
+      out.box.begin[a] = box.begin[size_t(t[a])];
+      out.box.end[a] = box.end[size_t(t[a])];
+    }
+    for (int a = 0; a < 3; ++a)
+      data = data.narrow(1 + a, out.box.begin[size_t(a)], out.box.end[size_t(a)] - out.box.begin[size_t(a)]);
   } else {
     out.box.end = out.shape_before_crop;
   }
-
-  std::vector<at::Tensor> channels;
-  for (int64_t c = 0; c < data.size(0); ++c) {
-    const NormalizeOptions o = plan.channels.empty() ? NormalizeOptions{Normalization::None} : plan.channels[size_t(c)];
-    if (o.use_mask && o.scheme == Normalization::ZScore && !mask.defined())
-      fail(ExitCode::BadModel, "z-score within the non-zero mask needs crop_to_nonzero");
-    channels.push_back(normalize_channel(data.select(0, c), o, mask));
-  }
-  data = at::stack(channels, 0);
+  at::Tensor mask;
+  if (needs_mask) mask = nonzero_mask(data);  // on the crop: the same holes as on the whole grid
+  data = normalize_channels(data, options, mask);
+  mask = at::Tensor();
 
   out.target_spacing = out.spacing;
   if (!plan.target_spacing.empty()) {
@@ -53,7 +61,7 @@ Preprocessed preprocess_case(const Volume& image, const Plan& plan) {
   const std::array<int64_t, 3> shape{data.size(1), data.size(2), data.size(3)};
   const auto new_shape = compute_new_shape(shape, out.spacing, out.target_spacing);
   out.resample_orders = axis_orders(out.spacing, out.target_spacing, plan.image_resampling);
-  out.data = new_shape == shape ? data.contiguous() : resample_to_shape(data, new_shape, out.resample_orders);
+  out.data = new_shape == shape ? data : resample_to_shape(std::move(data), new_shape, out.resample_orders);
   return out;
 }
 

@@ -200,10 +200,17 @@ at::Tensor resample_axis(const at::Tensor& data, int64_t axis, int64_t new_len, 
   return out;
 }
 
-at::Tensor resample_to_shape(const at::Tensor& data, const std::array<int64_t, 3>& new_shape,
+at::Tensor resample_to_shape(at::Tensor data, const std::array<int64_t, 3>& new_shape,
                              const std::array<int, 3>& orders) {
   const int64_t first = data.dim() - 3;
+  const std::array<int64_t, 3> old_shape{data.size(first), data.size(first + 1), data.size(first + 2)};
   at::Tensor out = data.to(at::kFloat);
+  data = at::Tensor();  // `out` (and the caller, unless it moved its tensor in) holds the input
+  // Clipping in place is safe on tensors nobody else holds (the resampled ones, or a moved-in input).
+  auto clip = [](at::Tensor& t, const at::Tensor& lo, const at::Tensor& hi) {
+    if (t.use_count() == 1 && t.storage().use_count() == 1) t.clamp_(lo, hi);
+    else t = t.clamp(lo, hi);
+  };
   // skimage's resize (which nnU-Net calls) clips its output to the input's value range, so cubic
   // overshoot at sharp edges (e.g. the clipped air/bone plateaus of CT) never leaves it. nnU-Net resizes
   // each channel whole, or, with a separate axis, each slice along that axis (clipped to the slice's own
@@ -216,14 +223,14 @@ at::Tensor resample_to_shape(const at::Tensor& data, const std::array<int64_t, 3
   std::array<int, 3> axes{0, 1, 2};
   // Shrinking axes first keeps the intermediate small; the result is the same tensor product.
   std::stable_sort(axes.begin(), axes.end(), [&](int a, int b) {
-    return double(new_shape[size_t(a)]) / double(data.size(first + a)) <
-           double(new_shape[size_t(b)]) / double(data.size(first + b));
+    return double(new_shape[size_t(a)]) / double(old_shape[size_t(a)]) <
+           double(new_shape[size_t(b)]) / double(old_shape[size_t(b)]);
   });
   if (separate >= 0) {  // the separate axis last, after the in-plane clip
     std::stable_partition(axes.begin(), axes.end(), [&](int a) { return a != separate; });
   }
   const bool overshoots = std::any_of(axes.begin(), axes.end(), [&](int a) {
-    return a != separate && orders[size_t(a)] > 1 && new_shape[size_t(a)] != data.size(first + a);
+    return a != separate && orders[size_t(a)] > 1 && new_shape[size_t(a)] != old_shape[size_t(a)];
   });
   // Value range per channel (first dims) or per channel and slice along the separate axis.
   at::Tensor lo, hi;
@@ -236,12 +243,12 @@ at::Tensor resample_to_shape(const at::Tensor& data, const std::array<int64_t, 3
   }
   for (int a : axes) {
     if (a == separate && overshoots) {
-      out = out.clamp(lo, hi);
+      clip(out, lo, hi);
       lo = hi = at::Tensor();
     }
     out = resample_axis(out, first + a, new_shape[size_t(a)], orders[size_t(a)]);
   }
-  if (lo.defined()) out = out.clamp(lo, hi);
+  if (lo.defined()) clip(out, lo, hi);
   return out.contiguous();
 }
 

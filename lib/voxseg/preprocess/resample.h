@@ -57,8 +57,10 @@ void blend_rows(const float* a, const float* b, float* out, int64_t n, const Lin
 at::Tensor resample_axis(const at::Tensor& data, int64_t axis, int64_t new_len, int order);
 
 /// Resamples [C,Z,Y,X] (or [Z,Y,X]) float32 data to `new_shape` with the per-axis `orders`
-/// (see axis_orders). Axes whose size does not change are left untouched.
-at::Tensor resample_to_shape(const at::Tensor& data, const std::array<int64_t, 3>& new_shape,
+/// (see axis_orders). Axes whose size does not change are left untouched. Pass the input with
+/// std::move when it is no longer needed: it is then released after the first axis (one full-size
+/// float copy less at the peak) and clipped in place.
+at::Tensor resample_to_shape(at::Tensor data, const std::array<int64_t, 3>& new_shape,
                              const std::array<int, 3>& orders);
 
 }  // namespace voxseg::preprocess

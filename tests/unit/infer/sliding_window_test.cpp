@@ -157,6 +157,7 @@ TEST(SlidingWindow, MirroringTtaMatchesBruteForceAndBatchingDoesNotChangeResults
   const at::Tensor ours = sliding_window_logits(image, Nets{net}, o);
   EXPECT_TRUE(torch::allclose(ours, brute_force(image, *net, o.patch_size, 0.5, true, true), 1e-5, 1e-5));
   o.batch_size = 3;
+  o.mirror_batch = 1;  // one pass per mirror (mirror_batch_test.cpp covers the batched copies)
   WindowStats s;
   EXPECT_TRUE(torch::allclose(ours, sliding_window_logits(image, Nets{net}, o, &s), 1e-5, 1e-6));
   EXPECT_EQ(s.forward_passes, 8 * ((s.tiles + 2) / 3));
