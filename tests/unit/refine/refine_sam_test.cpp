@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fstream>
+
 #include "../models/sam_test_support.h"
 #include "voxseg/refine/engine.h"
 
@@ -63,7 +65,9 @@ void expect_same(const EngineResult& a, const EngineResult& b) {
       const Json* x = pa[i].find(key);
       const Json* y = pb[i].find(key);
       ASSERT_EQ(x == nullptr, y == nullptr) << key;
-      if (x) EXPECT_EQ(x->dump(), y->dump()) << key;
+      if (x) {
+        EXPECT_EQ(x->dump(), y->dump()) << key;
+      }
     }
     EXPECT_NEAR(pa[i].find("iou")->as_double(), pb[i].find("iou")->as_double(), 1e-5);
   }
