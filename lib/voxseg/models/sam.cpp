@@ -88,6 +88,7 @@ SamModel SamModel::load(const std::filesystem::path& checkpoint, const c10::Devi
   {
     at::NoGradGuard no_grad;
     impl->load_weights(weights, source);
+    impl->dense_pe = impl->prompt_encoder.dense_positional_encoding();  // the same for every decode
   }
   impl->sha256 = sha256_file(checkpoint, ExitCode::BadModel);
   return SamModel(std::move(impl));
@@ -112,9 +113,12 @@ SamModel::Decoded SamModel::decode(const at::Tensor& embedding, const Prompts& p
   const auto& c = impl_->config;
   const int64_t grid = c.image_size / c.patch_size;
   at::Tensor emb = embedding.dim() == 3 ? embedding.unsqueeze(0) : embedding;
-  if (emb.dim() != 4 || emb.size(0) != 1 || emb.size(1) != c.out_chans || emb.size(2) != grid || emb.size(3) != grid)
-    fail(ExitCode::BadInput, "SAM decoder: image embedding must be [{}, {}, {}] (or with a leading 1), got {}",
-         c.out_chans, grid, grid, detail::shape_text(embedding.sizes()));
+  const auto& p = prompts;
+  const int64_t images = p.image_index.defined() && emb.dim() == 4 ? emb.size(0) : 1;
+  if (emb.dim() != 4 || emb.size(0) != images || emb.size(1) != c.out_chans || emb.size(2) != grid ||
+      emb.size(3) != grid)
+    fail(ExitCode::BadInput, "SAM decoder: image embedding must be [{}, {}, {}] (or with a leading 1; [B, ...] with "
+         "image_index), got {}", c.out_chans, grid, grid, detail::shape_text(embedding.sizes()));
   int64_t n = -1;
   const auto take_n = [&](const at::Tensor& t, const char* what) {
     if (!t.defined()) return;
@@ -122,7 +126,6 @@ SamModel::Decoded SamModel::decode(const at::Tensor& embedding, const Prompts& p
       fail(ExitCode::BadInput, "SAM decoder: {} has {} prompts, other inputs {}", what, t.size(0), n);
     n = t.size(0);
   };
-  const auto& p = prompts;
   if (p.points.defined() != p.point_labels.defined())
     fail(ExitCode::BadInput, "SAM decoder: points and point_labels must be given together");
   if (p.points.defined()) {
@@ -144,14 +147,23 @@ SamModel::Decoded SamModel::decode(const at::Tensor& embedding, const Prompts& p
   take_n(p.boxes, "boxes");
   take_n(p.mask_input, "mask_input");
   if (n < 0) fail(ExitCode::BadInput, "SAM decoder: no prompt (points, boxes or mask_input)");
+  at::Tensor image_index;
+  if (p.image_index.defined()) {
+    if (p.image_index.dim() != 1 || p.image_index.size(0) != n || p.image_index.is_floating_point())
+      fail(ExitCode::BadInput, "SAM decoder: image_index must be [{}] integers, got {}", n,
+           detail::shape_text(p.image_index.sizes()));
+    image_index = p.image_index.to(at::kCPU, at::kLong);
+    if (n > 0 && (image_index.min().item<int64_t>() < 0 || image_index.max().item<int64_t>() >= images))
+      fail(ExitCode::BadInput, "SAM decoder: image_index outside 0..{}", images - 1);
+  }
 
   at::InferenceMode guard;
   const auto dev = impl_->device;
   const auto on = [&](const at::Tensor& t) { return t.defined() ? t.to(dev, at::kFloat) : t; };
   const auto [sparse, dense] =
       impl_->prompt_encoder(on(p.points), on(p.point_labels), on(p.boxes), on(p.mask_input), n);
-  auto [masks, iou] = impl_->mask_decoder(emb.to(dev, at::kFloat), impl_->prompt_encoder.dense_positional_encoding(),
-                                          sparse, dense);
+  auto [masks, iou] = impl_->mask_decoder(emb.to(dev, at::kFloat), impl_->dense_pe, sparse, dense,
+                                          image_index.defined() ? image_index.to(dev) : image_index);
   if (multimask) {
     masks = masks.slice(1, 1);
     iou = iou.slice(1, 1);

@@ -76,6 +76,8 @@ class SamModel {
                               ///< (2/3: box top-left/bottom-right corner, as in SAM's ONNX model); or undefined
     at::Tensor boxes;         ///< [N,4] float x0,y0,x1,y1 or undefined
     at::Tensor mask_input;    ///< [N,1,S/4,S/4] float logits or undefined
+    at::Tensor image_index{}; ///< [N] int64: each prompt's embedding when decode gets B > 1 of them;
+                              ///< undefined: every prompt on the one embedding
   };
   struct Decoded {
     at::Tensor low_res_logits;  ///< [N,K,S/4,S/4] float32 on the CPU
@@ -84,6 +86,9 @@ class SamModel {
   /// One image embedding ([C,h,w] or [1,C,h,w]) and N prompts (at least one of points, boxes,
   /// mask_input; N taken from whichever is given) -> K = 3 masks (multimask: SAM's masks 1..3)
   /// or K = 1 (mask 0). As in SAM, points without a box get a padding point (label -1) appended.
+  /// Several images' prompts in one call: embeddings [B,C,h,w] and prompts.image_index; each
+  /// prompt's result equals decoding it alone on its own embedding (the first decoder layer still
+  /// projects each image's tokens once for all of its prompts).
   /// Throws Error(BadInput) for inconsistent shapes.
   Decoded decode(const at::Tensor& embedding, const Prompts& prompts, bool multimask) const;
 

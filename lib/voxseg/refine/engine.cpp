@@ -110,6 +110,134 @@ EngineResult run_engine(const at::Tensor& image8, const PromptSet& prompts, Prom
   Json prompt_reports = Json::array();
   progress.set_total(int64_t(slices.size()));
 
+  // Slices whose embedding is ready and whose prompts wait for the decoder. Without propagation no
+  // prompt depends on another slice's mask, so the prompts of consecutive slices are decoded
+  // together (up to options.decode_batch per call, a slice's prompts never split), each on its own
+  // slice's embedding: fewer, larger decoder calls.
+  struct Ready {
+    int64_t slice;
+    SliceFrame frame;
+    at::Tensor embedding;  // [C,h,w]
+  };
+  std::vector<Ready> ready;
+  int64_t ready_prompts = 0;
+  const auto decode_ready = [&]() {
+    const auto t0 = std::chrono::steady_clock::now();
+    struct Pending {
+      size_t slot;  // in `ready`
+      size_t index;
+      std::optional<Box> box;
+      at::Tensor points, labels, box_t;
+      bool multimask = false;
+    };
+    std::vector<Pending> pending;
+    for (size_t slot = 0; slot < ready.size(); ++slot) {
+      const int64_t s = ready[slot].slice;
+      const SliceFrame& frame = ready[slot].frame;
+      for (const size_t index : by_slice[s]) {
+        const SlicePrompt& p = prompts.prompts[index];
+        Pending q{slot, index, p.box, {}, {}, {}, false};
+        if (options.propagate && p.group >= 0 && q.box) {
+          const auto it = last_mask.find(p.group);
+          if (it != last_mask.end() && it->second.first == s - 1 && it->second.second) {
+            const Box& m = *it->second.second;
+            const double g = double(options.margin);
+            const Box t{std::max(q.box->x0, m.x0 - g), std::max(q.box->y0, m.y0 - g), std::min(q.box->x1, m.x1 + g),
+                        std::min(q.box->y1, m.y1 + g)};
+            if (t.x1 >= t.x0 && t.y1 >= t.y0) q.box = t;
+          }
+        }
+        if (!p.points.empty()) {
+          std::vector<float> xy, lab;
+          for (const auto& pt : p.points) {
+            const auto m = to_model_point(pt.x, pt.y, frame);
+            xy.push_back(float(m[0]));
+            xy.push_back(float(m[1]));
+            lab.push_back(pt.positive ? 1.0f : 0.0f);
+          }
+          q.points = torch::tensor(xy).view({1, int64_t(p.points.size()), 2});
+          q.labels = torch::tensor(lab).view({1, int64_t(p.points.size())});
+        }
+        if (q.box) {
+          const auto a = to_model_point(q.box->x0, q.box->y0, frame), b = to_model_point(q.box->x1, q.box->y1, frame);
+          q.box_t = torch::tensor({float(a[0]), float(a[1]), float(b[0]), float(b[1])}).view({1, 4});
+        }
+        q.multimask = options.multimask == Multimask::On ||
+                      (options.multimask == Multimask::Auto && !q.box && p.points.size() == 1);
+        pending.push_back(std::move(q));
+      }
+    }
+    // Prompts of one shape (point count, box or not, multimask) go through the decoder together;
+    // the decoder projects each slice's image tokens once for all of that slice's prompts.
+    std::map<std::tuple<int64_t, bool, bool>, std::vector<size_t>> shapes;
+    for (size_t j = 0; j < pending.size(); ++j) {
+      const Pending& q = pending[j];
+      shapes[{q.points.defined() ? q.points.size(1) : 0, q.box_t.defined(), q.multimask}].push_back(j);
+    }
+    std::vector<PromptNetwork::Decoded> decoded_masks(pending.size());
+    for (const auto& [shape, members] : shapes) {
+      const auto batch_of = [&](at::Tensor Pending::*field) {
+        if (!(pending[members[0]].*field).defined()) return at::Tensor();
+        std::vector<at::Tensor> parts;
+        for (const size_t j : members) parts.push_back(pending[j].*field);
+        return torch::cat(parts, 0);
+      };
+      std::vector<int64_t> slot_image(ready.size(), -1), image_index;
+      std::vector<at::Tensor> images;
+      for (const size_t j : members) {
+        int64_t& image = slot_image[pending[j].slot];
+        if (image < 0) {
+          image = int64_t(images.size());
+          images.push_back(ready[pending[j].slot].embedding);
+        }
+        image_index.push_back(image);
+      }
+      const bool one = images.size() == 1;
+      const PromptNetwork::Decoded d =
+          network.decode(one ? images[0].unsqueeze(0) : torch::stack(images),
+                         one ? at::Tensor() : torch::tensor(image_index, torch::kLong), batch_of(&Pending::points),
+                         batch_of(&Pending::labels), batch_of(&Pending::box_t), std::get<2>(shape));
+      for (size_t m = 0; m < members.size(); ++m)
+        decoded_masks[members[m]] = {d.low_res_logits[int64_t(m)], d.iou[int64_t(m)]};
+    }
+    size_t j = 0;
+    for (size_t slot = 0; slot < ready.size(); ++slot) {
+      const int64_t s = ready[slot].slice;
+      const SliceFrame& frame = ready[slot].frame;
+      at::Tensor label_logits = torch::full({int64_t(channel.size()), frame.height, frame.width}, kOutsideLogit);
+      for (; j < pending.size() && pending[j].slot == slot; ++j) {
+        const Pending& q = pending[j];
+        const SlicePrompt& p = prompts.prompts[q.index];
+        const PromptNetwork::Decoded& d = decoded_masks[j];
+        const int64_t k = q.multimask ? d.iou.argmax().item<int64_t>() : 0;
+        at::Tensor logits = upscale_logits(d.low_res_logits.slice(0, k, k + 1), options.preset, frame)[0].clone();
+        ++decoded;
+        if (q.box) clip_to_box(logits, *q.box);
+        const int64_t c = channel[p.label];
+        label_logits[c] = torch::maximum(label_logits[c], logits);
+        if (p.group >= 0) last_mask[p.group] = {s, mask_box(logits > 0)};
+        Json r = Json::object();
+        r["slice"] = s;
+        r["label"] = p.label;
+        if (q.box) r["box"] = box_json(*q.box);
+        r["points"] = int64_t(p.points.size());
+        r["multimask"] = q.multimask;
+        r["mask_index"] = k;
+        r["iou"] = double(d.iou[k].item<float>());
+        r["pixels"] = (logits > 0).sum().item<int64_t>();
+        prompt_reports.push_back(std::move(r));
+      }
+      const at::Tensor init_slice = initial.defined() ? result.labels.select(dim, s) : at::Tensor();
+      const at::Tensor merged = merge_slice(label_logits, result.label_values, init_slice, options.mode);
+      result.labels.select(dim, s).copy_(merged);
+      if (options.want_logits) result.logits.select(dim + 1, s).copy_(label_logits);
+      progress.advance();
+    }
+    decode_s += seconds_since(t0);
+    ready.clear();
+    ready_prompts = 0;
+  };
+
   for (size_t start = 0; start < slices.size(); start += size_t(options.batch_size)) {
     const size_t end = std::min(slices.size(), start + size_t(options.batch_size));
     std::vector<at::Tensor> embeddings(end - start);
@@ -148,102 +276,14 @@ EngineResult run_engine(const at::Tensor& image8, const PromptSet& prompts, Prom
       }
     }
     for (size_t i = start; i < end; ++i) {
-      const int64_t s = slices[i];
-      const SliceFrame& frame = frames[i - start];
-      const at::Tensor embedding = embeddings[i - start].unsqueeze(0);
-      at::Tensor label_logits = torch::full({int64_t(channel.size()), frame.height, frame.width}, kOutsideLogit);
-      // Every prompt of the slice is fixed before any is decoded (propagation looks only at the
-      // previous slice), so prompts of one shape (point count, box or not, multimask) are decoded
-      // as one batch: the decoder then computes the image tokens' first projections once.
-      struct Pending {
-        size_t index;
-        std::optional<Box> box;
-        at::Tensor points, labels, box_t;
-        bool multimask = false;
-      };
-      std::vector<Pending> pending;
-      for (const size_t index : by_slice[s]) {
-        const SlicePrompt& p = prompts.prompts[index];
-        Pending q{index, p.box, {}, {}, {}, false};
-        if (options.propagate && p.group >= 0 && q.box) {
-          const auto it = last_mask.find(p.group);
-          if (it != last_mask.end() && it->second.first == s - 1 && it->second.second) {
-            const Box& m = *it->second.second;
-            const double g = double(options.margin);
-            const Box t{std::max(q.box->x0, m.x0 - g), std::max(q.box->y0, m.y0 - g), std::min(q.box->x1, m.x1 + g),
-                        std::min(q.box->y1, m.y1 + g)};
-            if (t.x1 >= t.x0 && t.y1 >= t.y0) q.box = t;
-          }
-        }
-        if (!p.points.empty()) {
-          std::vector<float> xy, lab;
-          for (const auto& pt : p.points) {
-            const auto m = to_model_point(pt.x, pt.y, frame);
-            xy.push_back(float(m[0]));
-            xy.push_back(float(m[1]));
-            lab.push_back(pt.positive ? 1.0f : 0.0f);
-          }
-          q.points = torch::tensor(xy).view({1, int64_t(p.points.size()), 2});
-          q.labels = torch::tensor(lab).view({1, int64_t(p.points.size())});
-        }
-        if (q.box) {
-          const auto a = to_model_point(q.box->x0, q.box->y0, frame), b = to_model_point(q.box->x1, q.box->y1, frame);
-          q.box_t = torch::tensor({float(a[0]), float(a[1]), float(b[0]), float(b[1])}).view({1, 4});
-        }
-        q.multimask = options.multimask == Multimask::On ||
-                      (options.multimask == Multimask::Auto && !q.box && p.points.size() == 1);
-        pending.push_back(std::move(q));
-      }
-      const auto t0 = std::chrono::steady_clock::now();
-      std::map<std::tuple<int64_t, bool, bool>, std::vector<size_t>> shapes;
-      for (size_t j = 0; j < pending.size(); ++j) {
-        const Pending& q = pending[j];
-        shapes[{q.points.defined() ? q.points.size(1) : 0, q.box_t.defined(), q.multimask}].push_back(j);
-      }
-      std::vector<PromptNetwork::Decoded> decoded_masks(pending.size());
-      for (const auto& [shape, members] : shapes) {
-        const auto batch_of = [&](at::Tensor Pending::*field) {
-          if (!(pending[members[0]].*field).defined()) return at::Tensor();
-          std::vector<at::Tensor> parts;
-          for (const size_t j : members) parts.push_back(pending[j].*field);
-          return torch::cat(parts, 0);
-        };
-        const PromptNetwork::Decoded d = network.decode(embedding, batch_of(&Pending::points),
-                                                        batch_of(&Pending::labels), batch_of(&Pending::box_t),
-                                                        std::get<2>(shape));
-        for (size_t m = 0; m < members.size(); ++m)
-          decoded_masks[members[m]] = {d.low_res_logits[int64_t(m)], d.iou[int64_t(m)]};
-      }
-      for (size_t j = 0; j < pending.size(); ++j) {
-        const Pending& q = pending[j];
-        const SlicePrompt& p = prompts.prompts[q.index];
-        const PromptNetwork::Decoded& d = decoded_masks[j];
-        const int64_t k = q.multimask ? d.iou.argmax().item<int64_t>() : 0;
-        at::Tensor logits = upscale_logits(d.low_res_logits.slice(0, k, k + 1), options.preset, frame)[0].clone();
-        ++decoded;
-        if (q.box) clip_to_box(logits, *q.box);
-        const int64_t c = channel[p.label];
-        label_logits[c] = torch::maximum(label_logits[c], logits);
-        if (p.group >= 0) last_mask[p.group] = {s, mask_box(logits > 0)};
-        Json r = Json::object();
-        r["slice"] = s;
-        r["label"] = p.label;
-        if (q.box) r["box"] = box_json(*q.box);
-        r["points"] = int64_t(p.points.size());
-        r["multimask"] = q.multimask;
-        r["mask_index"] = k;
-        r["iou"] = double(d.iou[k].item<float>());
-        r["pixels"] = (logits > 0).sum().item<int64_t>();
-        prompt_reports.push_back(std::move(r));
-      }
-      decode_s += seconds_since(t0);
-      const at::Tensor init_slice = initial.defined() ? result.labels.select(dim, s) : at::Tensor();
-      const at::Tensor merged = merge_slice(label_logits, result.label_values, init_slice, options.mode);
-      result.labels.select(dim, s).copy_(merged);
-      if (options.want_logits) result.logits.select(dim + 1, s).copy_(label_logits);
-      progress.advance();
+      const int64_t n = int64_t(by_slice[slices[i]].size());
+      // With propagation a slice's boxes depend on the previous slice's masks: one slice at a time.
+      if (!ready.empty() && (options.propagate || ready_prompts + n > options.decode_batch)) decode_ready();
+      ready.push_back({slices[i], frames[i - start], embeddings[i - start]});
+      ready_prompts += n;
     }
   }
+  if (!ready.empty()) decode_ready();
   Json counts = Json::object();
   counts["slices"] = int64_t(slices.size());
   counts["prompts"] = decoded;

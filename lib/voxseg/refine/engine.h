@@ -27,6 +27,9 @@ struct EngineOptions {
   Preset preset = Preset::Sam;
   Multimask multimask = Multimask::Auto;  ///< Auto: on for a prompt of one point and no box
   int64_t batch_size = 1;                 ///< slices per encoder call
+  /// Prompts per decoder call. Without propagate, the prompts of consecutive slices are decoded
+  /// together (each with its own slice's embedding) up to this many; 1 decodes slice by slice.
+  int64_t decode_batch = 16;
   bool propagate = false;                 ///< 3D boxes: each slice's box tightened to the previous mask
   int64_t margin = 0;                     ///< pixels around the previous mask's box (--propagate)
   MergeMode mode = MergeMode::Replace;

@@ -7,6 +7,7 @@
 #include "voxseg/core/log.h"
 #include "voxseg/io/image_2d.h"
 #include "voxseg/io/volume_io.h"
+#include "voxseg/refine/heap.h"
 #include "voxseg/refine/intensity.h"
 
 namespace voxseg::refine {
@@ -111,7 +112,9 @@ Json refine_case(const PreparedCase& c, const std::filesystem::path& output, Pro
   const std::string& window = c.window;
   EngineOptions engine = options.engine;
   engine.want_logits = !options.logits.empty();
+  keep_freed_heap();  // the decoder's temporaries are reused, not mapped afresh per call
   EngineResult r = run_engine(c.image8, c.prompts, network, engine, cache, c.initial, progress);
+  release_free_heap();
 
   const bool fits_uint8 = r.labels.numel() == 0 || (r.labels.min().item<int64_t>() >= 0 && r.labels.max().item<int64_t>() <= 255);
   Json report = Json::object();

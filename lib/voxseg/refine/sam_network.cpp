@@ -16,13 +16,14 @@ class SamNetwork : public PromptNetwork {
     return model_.checkpoint_sha256() + "/" + models::precision_name(model_.precision());
   }
   at::Tensor encode(const at::Tensor& images) override { return model_.encode(images); }
-  Decoded decode(const at::Tensor& embedding, const at::Tensor& points, const at::Tensor& point_labels,
-                 const at::Tensor& box, bool multimask) override {
+  Decoded decode(const at::Tensor& embeddings, const at::Tensor& image_index, const at::Tensor& points,
+                 const at::Tensor& point_labels, const at::Tensor& box, bool multimask) override {
     models::SamModel::Prompts prompts;
     prompts.points = points;
     prompts.point_labels = point_labels;
     prompts.boxes = box;
-    const auto d = model_.decode(embedding, prompts, multimask);
+    prompts.image_index = image_index;
+    const auto d = model_.decode(embeddings, prompts, multimask);
     return {d.low_res_logits, d.iou};
   }
 

@@ -139,6 +139,60 @@ TEST_F(SamTest, MaskDecoderEndToEndMatchesPyTorch) {
   }
 }
 
+TEST_F(SamTest, PromptsOfSeveralImagesInOneCallEqualEachImageDecodedAlone) {
+  const SamModel model = SamModel::load(tiny() / "weights.pth", c10::Device(c10::kCPU), Precision::FP32);
+  const auto io = read_io(tiny());
+  const at::Tensor a = io.at("neck_out")[0];
+  const at::Tensor b = a.flip({2}) * 0.7 + 0.1;  // another image
+  const at::Tensor boxes = io.at("box.boxes");     // [2,4]
+  const at::Tensor points = io.at("points.points"), labels = io.at("points.labels");
+  const auto alone = [&](const at::Tensor& emb, const SamModel::Prompts& p, bool multi) {
+    return model.decode(emb, p, multi);
+  };
+  const auto pick = [](const at::Tensor& t, std::vector<int64_t> rows) {
+    return t.index_select(0, torch::tensor(rows, torch::kLong));
+  };
+  for (const bool multi : {false, true}) {
+    SCOPED_TRACE(multi);
+    // Boxes: prompts 0 and 2 on image a, prompt 1 on image b (a shared with two prompts).
+    const at::Tensor three = torch::cat({boxes, boxes.slice(0, 0, 1) + 3}, 0);
+    SamModel::Prompts together{{}, {}, three, {}};
+    together.image_index = torch::tensor({0, 1, 0}, torch::kLong);
+    const auto both = model.decode(torch::stack({a, b}), together, multi);
+    const auto on_a = alone(a, {{}, {}, pick(three, {0, 2}), {}}, multi);
+    const auto on_b = alone(b, {{}, {}, pick(three, {1}), {}}, multi);
+    EXPECT_LT(rel_diff(pick(both.low_res_logits, {0, 2}), on_a.low_res_logits), 1e-5);
+    EXPECT_LT(rel_diff(pick(both.iou, {0, 2}), on_a.iou), 1e-5);
+    EXPECT_LT(rel_diff(pick(both.low_res_logits, {1}), on_b.low_res_logits), 1e-5);
+    EXPECT_LT(rel_diff(pick(both.iou, {1}), on_b.iou), 1e-5);
+    // Points, and a mask input (no shared image tokens: each prompt's own embedding).
+    SamModel::Prompts pts{points, labels, {}, {}};
+    pts.image_index = torch::tensor({1, 0}, torch::kLong);
+    const auto p_both = model.decode(torch::stack({a, b}), pts, multi);
+    EXPECT_LT(rel_diff(p_both.low_res_logits[0], alone(b, {pick(points, {0}), pick(labels, {0}), {}, {}}, multi).low_res_logits[0]), 1e-5);
+    EXPECT_LT(rel_diff(p_both.low_res_logits[1], alone(a, {pick(points, {1}), pick(labels, {1}), {}, {}}, multi).low_res_logits[0]), 1e-5);
+    const at::Tensor masks = io.at("mask_points.masks");
+    SamModel::Prompts m{io.at("mask_points.points"), io.at("mask_points.labels"), {}, masks};
+    m.image_index = torch::tensor({1, 1}, torch::kLong);
+    const auto m_both = model.decode(torch::stack({a, b}), m, multi);
+    SamModel::Prompts m_alone{io.at("mask_points.points"), io.at("mask_points.labels"), {}, masks};
+    EXPECT_LT(rel_diff(m_both.low_res_logits, alone(b, m_alone, multi).low_res_logits), 1e-5);
+  }
+  // The fixture's reference still holds when its prompts are decoded next to another image's.
+  SamModel::Prompts ref{{}, {}, torch::cat({boxes, boxes}, 0), {}};
+  ref.image_index = torch::tensor({0, 0, 1, 1}, torch::kLong);
+  const auto out = model.decode(torch::stack({a, b}), ref, false);
+  EXPECT_LT(rel_diff(out.low_res_logits.slice(0, 0, 2), io.at("box.low_res").slice(1, 0, 1)), kTol);
+  // Bad indices: out of range, wrong length, and several embeddings without an index.
+  SamModel::Prompts bad{{}, {}, boxes, {}};
+  bad.image_index = torch::tensor({0, 2}, torch::kLong);
+  EXPECT_EQ(capture_error([&] { model.decode(torch::stack({a, b}), bad, false); }).code(), ExitCode::BadInput);
+  bad.image_index = torch::tensor({0}, torch::kLong);
+  EXPECT_EQ(capture_error([&] { model.decode(torch::stack({a, b}), bad, false); }).code(), ExitCode::BadInput);
+  bad.image_index = at::Tensor();
+  EXPECT_EQ(capture_error([&] { model.decode(torch::stack({a, b}), bad, false); }).code(), ExitCode::BadInput);
+}
+
 TEST_F(SamTest, Bf16EncoderStaysCloseToFloat32) {
   const SamModel model = SamModel::load(tiny() / "weights.pth", c10::Device(c10::kCPU), Precision::BF16);
   const auto io = read_io(tiny());

@@ -23,10 +23,12 @@ class FakeNetwork : public PromptNetwork {
     encoded += images.size(0);
     return images.mean({1, 2, 3}, true).expand({images.size(0), 8, 4, 4}).contiguous();
   }
-  Decoded decode(const at::Tensor& embedding, const at::Tensor& points, const at::Tensor& labels,
-                 const at::Tensor& box, bool multimask) override {
+  Decoded decode(const at::Tensor& embeddings, const at::Tensor& image_index, const at::Tensor& points,
+                 const at::Tensor& labels, const at::Tensor& box, bool multimask) override {
     const int64_t n = box.defined() ? box.size(0) : points.size(0);
     decoded += n;
+    ++calls;
+    EXPECT_EQ(embeddings.size(0), image_index.defined() ? image_index.max().item<int64_t>() + 1 : 1);
     for (int64_t i = 0; i < n; ++i) boxes.push_back(box.defined() ? box.slice(0, i, i + 1) : at::Tensor());
     last_box = boxes.back();
     const int64_t k = multimask ? 3 : 1;
@@ -35,7 +37,7 @@ class FakeNetwork : public PromptNetwork {
     const at::Tensor iou = multimask ? torch::tensor({0.1f, 0.9f, 0.5f}) : torch::tensor({0.7f});
     return {logits, iou.unsqueeze(0).expand({n, k}).contiguous()};
   }
-  int64_t encoded = 0, decoded = 0;
+  int64_t encoded = 0, decoded = 0, calls = 0;
   bool region = false;  ///< masks only in a fixed square instead of everywhere
   at::Tensor last_box;
   std::vector<at::Tensor> boxes;

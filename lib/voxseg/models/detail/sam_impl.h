@@ -32,6 +32,7 @@ struct SamImpl {
   SamImageEncoder image_encoder;
   SamPromptEncoder prompt_encoder;
   SamMaskDecoder mask_decoder;
+  at::Tensor dense_pe;  ///< prompt_encoder.dense_positional_encoding(), computed once at load
 };
 
 }  // namespace voxseg::models::detail

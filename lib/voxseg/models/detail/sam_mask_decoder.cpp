@@ -18,20 +18,28 @@ SamMaskDecoder::SamMaskDecoder(SamParams& p, const SamConfig& c)
 }
 
 std::pair<at::Tensor, at::Tensor> SamMaskDecoder::operator()(const at::Tensor& embedding, const at::Tensor& dense_pe,
-                                                             const at::Tensor& sparse, const at::Tensor& dense) const {
+                                                             const at::Tensor& sparse, const at::Tensor& dense,
+                                                             const at::Tensor& image_index) const {
   const int64_t n = sparse.size(0);
   const at::Tensor out_tokens = at::cat({iou_token, mask_tokens}, 0).unsqueeze(0).expand({n, -1, -1});
   const at::Tensor tokens = at::cat({out_tokens, sparse}, 1);
   // Prompts without a mask input share one dense embedding (expanded, batch stride 0), so every
-  // prompt of the slice sees the same image tokens until the first layer updates them: keep those
-  // at batch 1 and let the attention broadcast, which computes the first layer's image-token
-  // projections once per slice instead of once per prompt (same values, fewer multiplies).
-  const bool shared = embedding.size(0) == 1 && (dense.size(0) == 1 || dense.stride(0) == 0);
-  const at::Tensor src = shared ? embedding + dense.slice(0, 0, 1)
-                                : (embedding.size(0) == n ? embedding : embedding.expand({n, -1, -1, -1})) + dense;
-  const at::Tensor pos = shared ? dense_pe : dense_pe.expand({n, -1, -1, -1});
+  // prompt of an image sees the same image tokens until the first layer updates them: keep those
+  // at one per image (batch 1, or one per embedding with image_index) and let the first layer
+  // project them once per image instead of once per prompt (same values, fewer multiplies).
+  const bool shared = dense.size(0) == 1 || dense.stride(0) == 0;
+  at::Tensor src, index;
+  if (shared && (embedding.size(0) == 1 || image_index.defined())) {
+    src = embedding + dense.slice(0, 0, 1);
+    index = image_index;
+  } else {
+    const at::Tensor per_prompt = image_index.defined() ? embedding.index_select(0, image_index)
+                                  : embedding.size(0) == n ? embedding
+                                                           : embedding.expand({n, -1, -1, -1});
+    src = per_prompt + dense;
+  }
   const int64_t h = src.size(2), w = src.size(3);
-  auto [hs, image] = transformer(src, pos, tokens);
+  auto [hs, image] = transformer(src, dense_pe, tokens, index);
   const at::Tensor iou_out = hs.select(1, 0);
   std::vector<at::Tensor> hyper;
   for (int64_t i = 0; i < kMaskTokens; ++i) hyper.push_back(hypernetworks[i](hs.select(1, 1 + i)));
