@@ -146,10 +146,10 @@ TEST(MirrorBatch, PredictedLabelsAreEqualAndTheReportNamesTheCopies) {
   voxseg::Volume image{torch::randn({13, 21, 17}) * 100 + 40, {}};
   image.geometry.size = {17, 21, 13};
   image.geometry.spacing = {1.2, 1.2, 2.5};
-  voxseg::infer::PredictOptions seq;
-  seq.tta_batch = 1;
-  const auto a = voxseg::infer::predict_volume(image, m, seq);
-  const auto b = voxseg::infer::predict_volume(image, m, voxseg::infer::PredictOptions{});
+  voxseg::infer::PredictOptions all;  // the default (auto) is one pass per mirror on the CPU
+  all.tta_batch = 8;
+  const auto a = voxseg::infer::predict_volume(image, m, voxseg::infer::PredictOptions{});
+  const auto b = voxseg::infer::predict_volume(image, m, all);
   EXPECT_TRUE(torch::equal(a.labels.data, b.labels.data));
   EXPECT_EQ(a.report.find("tta_copies_per_pass")->as_int(), 1);
   EXPECT_EQ(b.report.find("tta_copies_per_pass")->as_int(), 8);
