@@ -124,9 +124,10 @@ const char* accumulator_name(Accumulator a) {
 }
 
 int64_t mirror_copies_per_forward(int64_t requested, int64_t combinations, int64_t batch_tiles, int64_t tile_voxels,
-                                  int64_t classes) {
+                                  int64_t classes, const std::string& device) {
   if (combinations <= 1) return 1;
   if (requested > 0) return std::min(requested, combinations);
+  if (device.rfind("cuda", 0) != 0) return 1;
   const int64_t per_copy = std::max<int64_t>(1, batch_tiles * tile_voxels * std::max<int64_t>(classes, 32) * 4);
   const int64_t fit = std::clamp<int64_t>(kAutoMirrorBatchBytes / per_copy, 1, combinations);
   const int64_t passes = (combinations + fit - 1) / fit;
@@ -220,7 +221,7 @@ WindowStats sliding_window(const at::Tensor& image, const std::vector<std::share
   const auto combos = mirror_combinations(mirror_dims);
   stats.mirror_copies = mirror_copies_per_forward(o.mirror_batch, int64_t(combos.size()),
                                                   std::min<int64_t>(o.batch_size, int64_t(tiles.size())),
-                                                  patch3[0] * patch3[1] * patch3[2], net0.num_classes());
+                                                  patch3[0] * patch3[1] * patch3[2], net0.num_classes(), net0.device());
 
   // Float32 accumulates the Gaussian-weighted sum and divides by the weights at the end. Float16
   // keeps the weighted running mean instead (m += g / W * (p - m), computed in float32, stored once

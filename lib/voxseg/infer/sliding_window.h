@@ -58,10 +58,12 @@ at::Tensor gaussian_importance_map(const std::vector<int64_t>& patch, double sig
 inline constexpr int64_t kAutoMirrorBatchBytes = int64_t(512) << 20;
 
 /// Mirrored copies per forward pass for `combinations` mirror combinations (1 = none) of a batch of
-/// `batch_tiles` tiles of `tile_voxels` with `classes` outputs: `requested` (clamped to 1..combinations)
-/// or, for 0, what fits kAutoMirrorBatchBytes, evened out so every pass has about as many copies.
+/// `batch_tiles` tiles of `tile_voxels` with `classes` outputs on the network's `device`: `requested`
+/// (clamped to 1..combinations) or, for 0 (auto), 1 on the CPU (one batch of 8 copies measured 0.87x
+/// the speed of 8 passes at 3x the memory, docs/performance.md) and on a GPU what fits
+/// kAutoMirrorBatchBytes, evened out so every pass has about as many copies.
 int64_t mirror_copies_per_forward(int64_t requested, int64_t combinations, int64_t batch_tiles, int64_t tile_voxels,
-                                  int64_t classes);
+                                  int64_t classes, const std::string& device);
 
 /// Counters of one run.
 struct WindowStats {

@@ -31,7 +31,7 @@ Runs run_three_ways(const at::Tensor& image, const Nets& nets, WindowOptions o) 
   o.mirror = true;
   o.mirror_batch = 1;
   r.sequential = sliding_window_logits(image, nets, o, &r.s_seq);
-  o.mirror_batch = 0;  // auto: all mirrors of these small tiles at once
+  o.mirror_batch = 8;  // all mirrors at once (clamped to the combinations; auto is 1 on the CPU)
   r.batched = sliding_window_logits(image, nets, o, &r.s_all);
   o.mirror_batch = 3;  // 3 + 3 + 2 copies
   r.uneven = sliding_window_logits(image, nets, o, &r.s_uneven);
@@ -58,22 +58,25 @@ std::shared_ptr<voxseg::models::Network> native_unet(int dims, int64_t in, int64
 }  // namespace
 
 TEST(MirrorBatch, CopiesPerForwardFollowTheRequestAndTheBudget) {
-  EXPECT_EQ(mirror_copies_per_forward(0, 1, 1, 1 << 30, 100), 1);  // no mirroring: one copy
-  EXPECT_EQ(mirror_copies_per_forward(1, 8, 1, 64 * 64 * 64, 2), 1);
-  EXPECT_EQ(mirror_copies_per_forward(3, 8, 4, 64 * 64 * 64, 2), 3);
-  EXPECT_EQ(mirror_copies_per_forward(20, 8, 1, 64 * 64 * 64, 2), 8);
+  EXPECT_EQ(mirror_copies_per_forward(0, 1, 1, 1 << 30, 100, "cuda"), 1);  // no mirroring: one copy
+  EXPECT_EQ(mirror_copies_per_forward(1, 8, 1, 64 * 64 * 64, 2, "cuda"), 1);
+  EXPECT_EQ(mirror_copies_per_forward(3, 8, 4, 64 * 64 * 64, 2, "cuda"), 3);
+  EXPECT_EQ(mirror_copies_per_forward(20, 8, 1, 64 * 64 * 64, 2, "cuda"), 8);
   // Auto: 64^3 tiles with few classes: all 8 (8 x 262144 x 32 x 4 B = 256 MiB of the 512 MiB budget).
-  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 64 * 64 * 64, 3), 8);
+  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 64 * 64 * 64, 3, "cuda"), 8);
   // 128^3: one copy is 256 MiB at 32 features, two fit exactly.
-  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 128 * 128 * 128, 3), 2);
+  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 128 * 128 * 128, 3, "cuda"), 2);
   // 128^3 with 105 classes: 840 MiB per copy, over the budget: one per pass.
-  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 128 * 128 * 128, 105), 1);
+  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 128 * 128 * 128, 105, "cuda"), 1);
   // 64^3 with 105 classes: 105 MiB per copy, 4 fit: two passes of 4.
-  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 64 * 64 * 64, 105), 4);
+  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 64 * 64 * 64, 105, "cuda"), 4);
   // 7 fit: evened out to two passes of 4, not 7 + 1.
-  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 64 * 64 * 64 * 9 / 4, 32), 4);
+  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 64 * 64 * 64 * 9 / 4, 32, "cuda"), 4);
   // 2D, two mirror axes (4 combinations), 512^2 slices: all at once.
-  EXPECT_EQ(mirror_copies_per_forward(0, 4, 1, 512 * 512, 14), 4);
+  EXPECT_EQ(mirror_copies_per_forward(0, 4, 1, 512 * 512, 14, "cuda"), 4);
+  // On the CPU auto is one pass per mirror; an explicit request still batches.
+  EXPECT_EQ(mirror_copies_per_forward(0, 8, 1, 64 * 64 * 64, 3, "cpu"), 1);
+  EXPECT_EQ(mirror_copies_per_forward(8, 8, 1, 64 * 64 * 64, 3, "cpu"), 8);
 }
 
 TEST(MirrorBatch, ConvNet3DOddShapesEqualsOnePassPerMirror) {
