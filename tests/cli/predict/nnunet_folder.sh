@@ -12,15 +12,8 @@ dataset="$results/Dataset042_Test"
 
 # The reference case as nnU-Net channel files, and the expected labels.
 mkdir -p "$WORK/imagesTs"
-/usr/bin/python3 - "$results/reference.pth" "$WORK/imagesTs" "$WORK/expected.nii.gz" <<'PY' || fail "cannot write the case"
-import sys, numpy as np, nibabel as nib, torch
-ref = torch.load(sys.argv[1])
-sz, sy, sx = ref["spacing_zyx"].tolist()
-affine = np.diag([sx, sy, sz, 1.0])
-for c, channel in enumerate(ref["image"].numpy()):
-    nib.save(nib.Nifti1Image(channel.transpose(2, 1, 0).astype(np.int16), affine), f"{sys.argv[2]}/case7_{c:04d}.nii.gz")
-nib.save(nib.Nifti1Image(ref["labels"].numpy().transpose(2, 1, 0).astype(np.uint8), affine), sys.argv[3])
-PY
+/usr/bin/python3 "$(dirname "$0")/../../tools/nnunet_reference_case.py" "$results/reference.pth" "$WORK/imagesTs" case7 \
+  "$WORK/expected.nii.gz" || fail "cannot write the case"
 
 expect_exit 0 voxseg predict --nnunet "$dataset" "$WORK/imagesTs" -o "$WORK/out" --json
 [ -f "$WORK/out/case7.nii.gz" ] || fail "case7_0000 + case7_0001 were not predicted as case7.nii.gz"

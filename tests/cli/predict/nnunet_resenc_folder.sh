@@ -7,14 +7,8 @@ results="$WORK/nnUNet_results"
 folder=$(/usr/bin/python3 "$make_folder" "$results" --resenc --folds 2 --transpose 2,0,1 --seed 11) ||
   fail "cannot write the nnU-Net fixture"
 mkdir -p "$WORK/imagesTs"
-/usr/bin/python3 - "$results/reference.pth" "$WORK/imagesTs" "$WORK/expected.nii.gz" <<'PY' || fail "cannot write the case"
-import sys, numpy as np, nibabel as nib, torch
-ref = torch.load(sys.argv[1])
-sz, sy, sx = ref["spacing_zyx"].tolist()
-affine = np.diag([sx, sy, sz, 1.0])
-nib.save(nib.Nifti1Image(ref["image"][0].numpy().transpose(2, 1, 0).astype(np.int16), affine), f"{sys.argv[2]}/case11_0000.nii.gz")
-nib.save(nib.Nifti1Image(ref["labels"].numpy().transpose(2, 1, 0).astype(np.uint8), affine), sys.argv[3])
-PY
+/usr/bin/python3 "$(dirname "$0")/../../tools/nnunet_reference_case.py" "$results/reference.pth" "$WORK/imagesTs" case11 \
+  "$WORK/expected.nii.gz" || fail "cannot write the case"
 expect_exit 0 voxseg predict --nnunet "$folder" "$WORK/imagesTs" -o "$WORK/out" --json
 expect_same_image "$WORK/out/case11.nii.gz" "$WORK/expected.nii.gz"
 json_get "$WORK/out/case11.json" model.id | grep -q "nnUNetTrainer__nnUNetResEncUNetMPlans__3d_fullres@fold 0,1" ||

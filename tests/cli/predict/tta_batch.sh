@@ -24,15 +24,8 @@ results="$WORK/nnUNet_results"
 /usr/bin/python3 "$here/../../tools/make_nnunet_folder.py" "$results" --folds 2 --channels ct --transpose 2,0,1 --seed 9 \
   >/dev/null || fail "cannot write the nnU-Net fixture"
 mkdir -p "$WORK/imagesTs"
-/usr/bin/python3 - "$results/reference.pth" "$WORK/imagesTs" "$WORK/expected.nii.gz" <<'PY' || fail "cannot write the case"
-import sys, numpy as np, nibabel as nib, torch
-ref = torch.load(sys.argv[1])
-sz, sy, sx = ref["spacing_zyx"].tolist()
-affine = np.diag([sx, sy, sz, 1.0])
-for c, channel in enumerate(ref["image"].numpy()):
-    nib.save(nib.Nifti1Image(channel.transpose(2, 1, 0).astype(np.int16), affine), f"{sys.argv[2]}/case9_{c:04d}.nii.gz")
-nib.save(nib.Nifti1Image(ref["labels"].numpy().transpose(2, 1, 0).astype(np.uint8), affine), sys.argv[3])
-PY
+/usr/bin/python3 "$(dirname "$0")/../../tools/nnunet_reference_case.py" "$results/reference.pth" "$WORK/imagesTs" case9 \
+  "$WORK/expected.nii.gz" || fail "cannot write the case"
 for n in 0 8 3; do
   expect_exit 0 voxseg predict --nnunet "$results/Dataset042_Test" "$WORK/imagesTs" -o "$WORK/nn$n" --tta-batch $n
   expect_same_image "$WORK/nn$n/case9.nii.gz" "$WORK/expected.nii.gz"
