@@ -1,6 +1,9 @@
 #include "voxseg/models/detail/torchscript_optimize.h"
 
 #include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/runtime/graph_iterator.h>
 
 #include <exception>
 
@@ -21,7 +24,42 @@ std::string what_of(const std::exception& e) {
   return first_line(e.what());
 }
 
+// aten::conv_transpose{1,2,3}d, or aten::_convolution with a constant `transposed` = true (what
+// torch.jit.trace records).
+bool is_transposed_conv(const torch::jit::Node* node) {
+  const std::string kind = node->kind().toQualString();
+  if (kind == "aten::conv_transpose1d" || kind == "aten::conv_transpose2d" || kind == "aten::conv_transpose3d")
+    return true;
+  if (kind != "aten::_convolution" || node->inputs().size() < 7) return false;
+  const auto transposed = torch::jit::toIValue(node->input(6));
+  return transposed && transposed->isBool() && transposed->toBool();
+}
+
 }  // namespace
+
+int run_transposed_convs_in_float(torch::jit::Module& module, c10::ScalarType dtype) {
+  std::shared_ptr<torch::jit::Graph> graph = module.get_method("forward").graph();
+  std::vector<torch::jit::Node*> convs;
+  torch::jit::DepthFirstGraphNodeIterator it(graph);
+  for (torch::jit::Node* node = it.next(); node != nullptr; node = it.next())
+    if (is_transposed_conv(node)) convs.push_back(node);
+  for (torch::jit::Node* conv : convs) {
+    {
+      torch::jit::WithInsertPoint before(conv);
+      for (size_t i = 0; i < 3; ++i) {  // input, weight, bias (None stays None)
+        torch::jit::Value* v = conv->input(i);
+        if (!v->type()->isSubtypeOf(*c10::TensorType::get())) continue;
+        conv->replaceInput(i, graph->insert(c10::Symbol::aten("to"), {v, c10::kFloat}));
+      }
+    }
+    torch::jit::WithInsertPoint after(conv->next());
+    torch::jit::Value* back = graph->insert(c10::Symbol::aten("to"), {conv->output(), dtype});
+    conv->output()->replaceAllUsesAfterNodeWith(back->node(), back);
+  }
+  // The weights are constants of the frozen graph: fold their casts once instead of per call.
+  if (!convs.empty()) torch::jit::ConstantPropagation(graph);
+  return static_cast<int>(convs.size());
+}
 
 OptimizedModule optimize_torchscript(const torch::jit::Module& module, const c10::Device& device, c10::ScalarType dtype,
                                      const std::string& name) {
@@ -36,6 +74,22 @@ OptimizedModule optimize_torchscript(const torch::jit::Module& module, const c10
   }
   out.module = frozen;
   out.passes = "freeze";
+  if (device.is_cpu() && dtype == c10::kBFloat16) {
+    try {
+      const int rewritten = run_transposed_convs_in_float(frozen, dtype);
+      if (rewritten > 0) out.passes = "freeze+float_transposed_convs";
+    } catch (const std::exception& e) {
+      out.error = "float_transposed_convs: " + what_of(e);
+      try {
+        out.module = torch::jit::freeze(module);  // the rewrite may have stopped half way
+      } catch (const std::exception&) {
+        out.module = module;
+        out.passes = "none";
+      }
+      log::debug("TorchScript model '{}': {} ({})", name, out.passes, out.error);
+      return out;
+    }
+  }
   if (!device.is_cpu() || dtype != c10::kFloat) {
     log::debug("TorchScript model '{}': frozen (optimize_for_inference is for float32 on the CPU only)", name);
     return out;
