@@ -4,13 +4,16 @@
 // nnU-Net's export resamples into before its argmax).
 // A narrow random U-Net stands in for the real one: its activations are small, so the engine's
 // buffers (input, preprocessing copies, the z-slab accumulator, resampling back, labels) set the peak.
-// Usage: predict_scale_bench [X Y Z [classes [patch [accumulator]]]]   (defaults 512 512 900 105 128 auto;
-// accumulator auto|fp32|fp16, the logits slab type of voxseg predict --accumulator)
+// Usage: predict_scale_bench [X Y Z [classes [patch [accumulator [resample]]]]]   (defaults 512 512 900 105
+// 128 auto labels; accumulator auto|fp32|fp16, the logits slab type of voxseg predict --accumulator;
+// resample labels|all: labels interpolated only at boundaries (predict's default) or every class
+// resampled back, PredictOptions::resample_all_classes)
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <string>
 
 #include "peak_memory.h"
 #include "voxseg/core/threads.h"
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
   auto arg = [&](int i, int64_t d) { return argc > i ? int64_t(std::atoll(argv[i])) : d; };
   const int64_t nx = arg(1, 512), ny = arg(2, 512), nz = arg(3, 900), classes = arg(4, 105), patch = arg(5, 128);
   const auto accumulator = voxseg::infer::parse_accumulator(argc > 6 ? argv[6] : "auto");
+  const bool resample_all = argc > 7 && std::string(argv[7]) == "all";
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   voxseg::set_compute_threads(0);
 
@@ -82,6 +86,7 @@ int main(int argc, char** argv) {
   voxseg::infer::PredictOptions o;
   o.tta = false;
   o.accumulator = accumulator;
+  o.resample_all_classes = resample_all;
   const auto p = voxseg::infer::predict_volume(image, model, o);
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   const double peak = mb(double(voxseg::infer::peak_rss_bytes()));
@@ -91,11 +96,14 @@ int main(int argc, char** argv) {
   const double naive_input_grid = mb(double(classes) * voxels * 4);
   const double naive_network_grid_fp16 = mb(double(classes) * grid_voxels * 2);
   const double slab = mb(double(classes) * double(patch) * double(grid[1].as_int() * grid[2].as_int()) * 4);
-  std::printf("network grid %lldx%lldx%lld, %lld tiles, %.0f s (network %.0f s, resample back %.0f s)\n",
+  std::printf("network grid %lldx%lldx%lld, %lld tiles, %.0f s (network %.0f s, resample back %.0f s, %s)\n",
               (long long)grid[0].as_int(), (long long)grid[1].as_int(), (long long)grid[2].as_int(),
               (long long)p.report.find("tiles")->as_int(), seconds,
               p.report.find("timings")->find("network_s")->as_double(),
-              p.report.find("timings")->find("resample_back_s")->as_double());
+              p.report.find("timings")->find("resample_back_s")->as_double(),
+              resample_all ? "every class" : "labels at boundaries");
+  if (const auto* f = p.report.find("resample_back")->find("interpolated_fraction"))
+    std::printf("voxels interpolated class by class: %.1f%%\n", 100.0 * f->as_double());
   std::printf("| measure | MB |\n|---|---|\n");
   std::printf("| process baseline before the case (LibTorch, input volume) | %.0f |\n", baseline);
   std::printf("| peak RSS during predict_volume (VmHWM) | %.0f |\n", peak);

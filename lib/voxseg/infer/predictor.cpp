@@ -3,12 +3,15 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "voxseg/core/error.h"
 #include "voxseg/core/json_fields.h"
 #include "voxseg/core/log.h"
+#include "voxseg/infer/label_resampler.h"
 
 namespace voxseg::infer {
 namespace {
@@ -53,6 +56,12 @@ class SliceResampler {
   std::map<int64_t, at::Tensor> cache_;
   int64_t next_ = 0, held_ = 0;
 };
+
+// An environment switch for A/B benchmarks of two paths that give the same result.
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::string(v) == "1";
+}
 
 std::array<int, 3> inverse(const std::array<int, 3>& t) {
   std::array<int, 3> inv{};
@@ -128,12 +137,25 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   window.accumulator = options.accumulator;
   const bool streamable = orders[0] <= 1;
   SliceResampler resampler(net_shape, crop, orders, write_slice);
+  // Labels only: interpolate only where the network-grid winners around a voxel differ.
+  const bool labels_only = streamable && orders[1] <= 1 && orders[2] <= 1 && !probs.defined() && !mapping.regions &&
+                           !options.resample_all_classes && !env_flag("VOXSEG_RESAMPLE_ALL_CLASSES");
+  std::optional<LabelResampler> label_resampler;
+  if (labels_only)
+    label_resampler.emplace(net_shape, crop, orders, values, [&](int64_t zc, const at::Tensor& lab) {
+      const int64_t z = pre.box.begin[0] + zc;
+      labels.select(0, z).narrow(0, pre.box.begin[1], crop[1]).narrow(1, pre.box.begin[2], crop[2]).copy_(lab);
+    });
   std::vector<at::Tensor> all_slices;  // only when the z order needs the whole volume (cubic)
   const auto t_win = Clock::now();
   const WindowStats stats = sliding_window(
       pre.data, model.networks, window,
       [&](int64_t z, const at::Tensor& logits) {
-        if (streamable) {
+        if (label_resampler) {
+          const auto t0 = Clock::now();
+          label_resampler->push(z, logits);
+          export_seconds += seconds_since(t0);
+        } else if (streamable) {
           const auto t0 = Clock::now();
           resampler.push(z, logits);
           export_seconds += seconds_since(t0);
@@ -149,8 +171,9 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
     all_slices.clear();
     for (int64_t z = 0; z < crop[0]; ++z) write_slice(z, all.select(1, z).contiguous());
     export_seconds += seconds_since(t0);
-  } else if (resampler.emitted() != crop[0]) {
-    fail(ExitCode::Internal, "resampling back produced {} of {} slices", resampler.emitted(), crop[0]);
+  } else if ((label_resampler ? label_resampler->emitted() : resampler.emitted()) != crop[0]) {
+    fail(ExitCode::Internal, "resampling back produced {} of {} slices",
+         label_resampler ? label_resampler->emitted() : resampler.emitted(), crop[0]);
   }
   const double window_seconds = seconds_since(t_win);
 
@@ -192,6 +215,14 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   report["accumulator"] = accumulator_name(stats.accumulator);
   report["accumulator_mb"] = double(stats.accumulator_bytes) / (1024.0 * 1024.0);
   report["streamed"] = options.stream && streamable;
+  Json back = Json::object();
+  back["method"] = label_resampler ? "labels_at_boundaries" : "all_classes";
+  if (label_resampler)
+    back["interpolated_fraction"] =
+        label_resampler->emitted_voxels() > 0
+            ? double(label_resampler->interpolated_voxels()) / double(label_resampler->emitted_voxels())
+            : 0.0;
+  report["resample_back"] = back;
   if (options.postprocess.any()) report["postprocess"] = post;
   report["peak_rss_mb"] = double(peak_rss_bytes()) / (1024.0 * 1024.0);
   return result;

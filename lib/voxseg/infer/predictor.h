@@ -49,6 +49,10 @@ struct PredictOptions {
   bool stream = true;             ///< slab streaming; false keeps every accumulator slice (for tests)
   Accumulator accumulator = Accumulator::Auto;  ///< logits slab type (sliding_window.h)
   bool save_probabilities = false;
+  /// Resample every class's logits back and take the argmax (the reference the default is tested
+  /// against). Default: LabelResampler, which interpolates only where the neighbours' winners differ
+  /// (same labels; used for label-based models without probabilities and with linear/nearest orders).
+  bool resample_all_classes = false;
   bool dicom_seg = false;         ///< also write <name>.seg.dcm for cases read from a DICOM series
   postprocess::Options postprocess;
   io::ReadOptions read;  ///< how run_case reads the input volumes (DICOM series choice, tilt)

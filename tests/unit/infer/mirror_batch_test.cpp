@@ -5,9 +5,8 @@
 #include "test_nets.h"
 #include "voxseg/infer/predictor.h"
 #include "voxseg/infer/sliding_window.h"
-#include "voxseg/models/bundle.h"
-#include "voxseg/models/unet.h"
 
+using testnets::native_unet;
 using voxseg::infer::mirror_copies_per_forward;
 using voxseg::infer::sliding_window_logits;
 using voxseg::infer::WindowOptions;
@@ -36,23 +35,6 @@ Runs run_three_ways(const at::Tensor& image, const Nets& nets, WindowOptions o) 
   o.mirror_batch = 3;  // 3 + 3 + 2 copies
   r.uneven = sliding_window_logits(image, nets, o, &r.s_uneven);
   return r;
-}
-
-std::shared_ptr<voxseg::models::Network> native_unet(int dims, int64_t in, int64_t classes, uint64_t seed) {
-  voxseg::models::UNetConfig c;
-  c.dims = dims;
-  c.in_channels = in;
-  c.num_classes = classes;
-  c.features_per_stage = {4, 8};
-  const std::vector<int64_t> k(size_t(dims), 3), s1(size_t(dims), 1), s2(size_t(dims), 2);
-  c.kernel_sizes = {k, k};
-  c.strides = {s1, s2};
-  c.n_conv_per_stage = {2, 2};
-  c.n_conv_per_stage_decoder = {2};
-  torch::manual_seed(seed);
-  voxseg::models::UNet net(c);
-  return voxseg::models::make_unet_network(c, net.state_dict(), "test", "unet", torch::kCPU,
-                                           voxseg::models::Precision::FP32);
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 #include <functional>
 #include <memory>
 
+#include "voxseg/models/bundle.h"
 #include "voxseg/models/network.h"
+#include "voxseg/models/unet.h"
 
 namespace testnets {
 
@@ -50,6 +52,24 @@ inline std::shared_ptr<ModuleNetwork> conv_net(int64_t in, int64_t classes, int6
 /// Logits (-x, x) for one channel: argmax is (x > 0). Pointwise, so tiling cannot change it.
 inline std::shared_ptr<ModuleNetwork> sign_net(int dims) {
   return std::make_shared<ModuleNetwork>([](const at::Tensor& x) { return torch::cat({-x, x}, 1); }, 1, 2, dims);
+}
+
+// A random native U-Net (2 stages, 4 and 8 features, instance norm) as predict runs it.
+inline std::shared_ptr<voxseg::models::Network> native_unet(int dims, int64_t in, int64_t classes, uint64_t seed) {
+  voxseg::models::UNetConfig c;
+  c.dims = dims;
+  c.in_channels = in;
+  c.num_classes = classes;
+  c.features_per_stage = {4, 8};
+  const std::vector<int64_t> k(size_t(dims), 3), s1(size_t(dims), 1), s2(size_t(dims), 2);
+  c.kernel_sizes = {k, k};
+  c.strides = {s1, s2};
+  c.n_conv_per_stage = {2, 2};
+  c.n_conv_per_stage_decoder = {2};
+  torch::manual_seed(seed);
+  voxseg::models::UNet net(c);
+  return voxseg::models::make_unet_network(c, net.state_dict(), "test", "unet", torch::kCPU,
+                                           voxseg::models::Precision::FP32);
 }
 
 }  // namespace testnets
