@@ -7,22 +7,23 @@
 //   --decode-batch N   prompts per decoder call (EngineOptions::decode_batch; 1 = one slice per call)
 //   --cache DIR        keep the embedding cache in DIR (the cold run is skipped when it is filled)
 //   --profile-prompts  print the engine's per-phase timings of each run
-//   --no-heap-reuse    leave glibc's malloc thresholds alone (refine_case sets them; see refine/heap.h)
+//   --no-heap-reuse    leave glibc's malloc thresholds alone (refine_case sets them; see core/heap_reuse.h)
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
 
 #include "voxseg/core/error.h"
+#include "voxseg/core/heap_reuse.h"
 #include "voxseg/core/threads.h"
 #include "voxseg/phantom/phantom.h"
 #include "voxseg/refine/engine.h"
-#include "voxseg/refine/heap.h"
 #include "voxseg/refine/intensity.h"
 
 namespace fs = std::filesystem;
@@ -96,9 +97,10 @@ int main(int argc, char** argv) {
     for (const std::string& run : runs) {
       const auto t0 = Clock::now();
       const double c0 = cpu_seconds();
-      if (heap_reuse) refine::keep_freed_heap();  // as refine_case does around the engine
+      std::optional<voxseg::HeapReuse> heap;
+      if (heap_reuse) heap.emplace();  // as refine_case does around the engine
       const auto r = refine::run_engine(image8, prompts, *network, options, cache, labels);
-      if (heap_reuse) refine::release_free_heap();
+      heap.reset();
       const double s = std::chrono::duration<double>(Clock::now() - t0).count();
       const double cpu = cpu_seconds() - c0;
       const Json& counts = *r.report.find("counts");

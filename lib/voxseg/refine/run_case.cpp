@@ -4,10 +4,10 @@
 
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/error.h"
+#include "voxseg/core/heap_reuse.h"
 #include "voxseg/core/log.h"
 #include "voxseg/io/image_2d.h"
 #include "voxseg/io/volume_io.h"
-#include "voxseg/refine/heap.h"
 #include "voxseg/refine/intensity.h"
 
 namespace voxseg::refine {
@@ -112,9 +112,11 @@ Json refine_case(const PreparedCase& c, const std::filesystem::path& output, Pro
   const std::string& window = c.window;
   EngineOptions engine = options.engine;
   engine.want_logits = !options.logits.empty();
-  keep_freed_heap();  // the decoder's temporaries are reused, not mapped afresh per call
-  EngineResult r = run_engine(c.image8, c.prompts, network, engine, cache, c.initial, progress);
-  release_free_heap();
+  EngineResult r;
+  {
+    HeapReuse heap;  // the decoder's temporaries are reused, not mapped afresh per call
+    r = run_engine(c.image8, c.prompts, network, engine, cache, c.initial, progress);
+  }
 
   const bool fits_uint8 = r.labels.numel() == 0 || (r.labels.min().item<int64_t>() >= 0 && r.labels.max().item<int64_t>() <= 255);
   Json report = Json::object();

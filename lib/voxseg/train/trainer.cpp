@@ -4,6 +4,7 @@
 
 #include "voxseg/core/atomic_file.h"
 #include "voxseg/core/error.h"
+#include "voxseg/core/heap_reuse.h"
 #include "voxseg/models/bundle.h"
 #include "voxseg/train/detail/prepare.h"
 #include "voxseg/train/detail/trainer_loop.h"
@@ -20,6 +21,7 @@ void write_planned_bundle(const PlannedRun& run, const TrainOptions& o) {
 }
 
 TrainResult run_training(const TrainOptions& options, Progress progress) {
+  HeapReuse heap;  // activations and gradients of every step reuse the previous step's memory
   return detail::Trainer(options, std::move(progress)).run();
 }
 
