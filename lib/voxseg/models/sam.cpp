@@ -162,15 +162,10 @@ SamModel::Decoded SamModel::decode(const at::Tensor& embedding, const Prompts& p
   const auto on = [&](const at::Tensor& t) { return t.defined() ? t.to(dev, at::kFloat) : t; };
   const auto [sparse, dense] =
       impl_->prompt_encoder(on(p.points), on(p.point_labels), on(p.boxes), on(p.mask_input), n);
-  auto [masks, iou] = impl_->mask_decoder(emb.to(dev, at::kFloat), impl_->dense_pe, sparse, dense,
-                                          image_index.defined() ? image_index.to(dev) : image_index);
-  if (multimask) {
-    masks = masks.slice(1, 1);
-    iou = iou.slice(1, 1);
-  } else {
-    masks = masks.slice(1, 0, 1);
-    iou = iou.slice(1, 0, 1);
-  }
+  // Multimask: SAM's masks 1..3; otherwise mask 0 only. Only the chosen masks are upscaled.
+  const auto [masks, iou] = impl_->mask_decoder(emb.to(dev, at::kFloat), impl_->dense_pe, sparse, dense,
+                                                image_index.defined() ? image_index.to(dev) : image_index,
+                                                multimask ? 1 : 0, multimask ? 3 : 1);
   return {masks.to(at::kCPU).contiguous(), iou.to(at::kCPU).contiguous()};
 }
 

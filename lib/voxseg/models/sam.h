@@ -87,8 +87,8 @@ class SamModel {
   /// mask_input; N taken from whichever is given) -> K = 3 masks (multimask: SAM's masks 1..3)
   /// or K = 1 (mask 0). As in SAM, points without a box get a padding point (label -1) appended.
   /// Several images' prompts in one call: embeddings [B,C,h,w] and prompts.image_index; each
-  /// prompt's result equals decoding it alone on its own embedding (the first decoder layer still
-  /// projects each image's tokens once for all of its prompts).
+  /// prompt's result equals decoding it alone on its own embedding (the first decoder layer reads
+  /// each image's tokens in one product for all of its prompts). Only the K returned masks are computed.
   /// Throws Error(BadInput) for inconsistent shapes.
   Decoded decode(const at::Tensor& embedding, const Prompts& prompts, bool multimask) const;
 

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <tuple>
+#include <vector>
 
 #include "../shared_test_support.h"
 #include "voxseg/refine/intensity.h"
@@ -123,6 +125,32 @@ TEST(Transforms, SamFrameRoundsTheLongSideScaleAsResizeLongestSide) {
   const SliceFrame m = slice_frame(Preset::MedSam, 300, 451);
   EXPECT_EQ(m.resized_h, 1024);
   EXPECT_DOUBLE_EQ(m.scale_x, 1024.0 / 451);
+}
+
+TEST(Transforms, UpscaledLogitsEqualTheTwoStepInterpolation) {
+  // upscale_logits composes the reference's resamplings per axis; compare with LibTorch's own
+  // interpolate doing them in turn (bilinear to S x S, crop, bilinear to H x W; MedSam: sigmoid,
+  // bilinear to H x W) on slices that shrink, grow, are 1 pixel wide, and square as the CT's.
+  namespace F = torch::nn::functional;
+  const auto bilinear = [](const at::Tensor& x, int64_t h, int64_t w) {
+    return F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear)
+                                 .align_corners(false));
+  };
+  torch::manual_seed(3);
+  for (const auto& [h, w, s] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+           {512, 512, 1024}, {300, 451, 1024}, {1500, 700, 1024}, {45, 70, 128}, {1, 9, 64}, {64, 64, 64}}) {
+    SCOPED_TRACE(std::to_string(h) + "x" + std::to_string(w) + " in " + std::to_string(s));
+    const at::Tensor low = torch::randn({2, s / 4, s / 4}) * 8;
+    const SliceFrame sam = slice_frame(Preset::Sam, h, w, s);
+    at::Tensor full = bilinear(low.unsqueeze(0), s, s).slice(2, 0, sam.resized_h).slice(3, 0, sam.resized_w);
+    const at::Tensor expected = bilinear(full, h, w)[0];
+    const at::Tensor got = upscale_logits(low, Preset::Sam, sam);
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5);
+    const SliceFrame med = slice_frame(Preset::MedSam, h, w, s);
+    const at::Tensor prob = bilinear(torch::sigmoid(low).unsqueeze(0), h, w)[0];
+    EXPECT_LT((torch::sigmoid(upscale_logits(low, Preset::MedSam, med)) - prob).abs().max().item<double>(), 1e-6);
+  }
 }
 
 TEST(Transforms, EncoderInputEqualsSamPredictorAndMedSamPreprocessing) {

@@ -18,12 +18,14 @@ struct SamMaskDecoder {
 
   SamMaskDecoder(SamParams& p, const SamConfig& config);
   /// embedding [1,C,h,w] (or [N,...], or [B,...] with image_index [N] int64 naming each prompt's
-  /// embedding), dense_pe [1,C,h,w], sparse [N,T,C], dense [N,C,h,w] -> all 4 masks [N,4,4h,4w] and
-  /// IoU predictions [N,4].
+  /// embedding), dense_pe [1,C,h,w], sparse [N,T,C], dense [N,C,h,w] -> masks [N,K,4h,4w] and IoU
+  /// predictions [N,K] of the mask tokens first_mask .. first_mask + K - 1 (K = mask_count; by
+  /// default all 4; only those masks are computed).
   std::pair<at::Tensor, at::Tensor> operator()(const at::Tensor& embedding, const at::Tensor& dense_pe,
                                                const at::Tensor& sparse, const at::Tensor& dense,
-                                               const at::Tensor& image_index = {}) const;
-  /// Upscaled image tokens [N, h*w, C] dotted with the hypernetwork outputs [N, 4, C/8] -> [N, 4, 4h, 4w].
+                                               const at::Tensor& image_index = {}, int64_t first_mask = 0,
+                                               int64_t mask_count = kMaskTokens) const;
+  /// Upscaled image tokens [N, h*w, C] dotted with the hypernetwork outputs [N, K, C/8] -> [N, K, 4h, 4w].
   at::Tensor upscaled_masks(const at::Tensor& tokens, const at::Tensor& hyper_in, int64_t h, int64_t w) const;
 
   SamTwoWayTransformer transformer;

@@ -4,7 +4,52 @@
 
 #include <cmath>
 
+#include "voxseg/core/error.h"
+
 namespace voxseg::models::detail {
+namespace {
+
+bool consecutive(const std::vector<int64_t>& rows) {
+  for (size_t i = 1; i < rows.size(); ++i)
+    if (rows[i] != rows[0] + int64_t(i)) return false;
+  return true;
+}
+
+/// Rows `rows` of t along dim 0 (a view when they are consecutive).
+at::Tensor pick(const at::Tensor& t, const std::vector<int64_t>& rows) {
+  if (consecutive(rows)) return t.slice(0, rows.front(), rows.front() + int64_t(rows.size()));
+  return t.index_select(0, torch::tensor(rows, torch::kLong));
+}
+
+void put(at::Tensor& dst, const std::vector<int64_t>& rows, const at::Tensor& src) {
+  if (consecutive(rows)) dst.slice(0, rows.front(), rows.front() + int64_t(rows.size())).copy_(src);
+  else dst.index_copy_(0, torch::tensor(rows, torch::kLong), src);
+}
+
+/// x [N,T,heads*dh] times each head's block of a [heads*dh, C] weight: row (n,h,t) = x_h[n,t] W_h
+/// -> [N,heads,T,C]. W is given per head as w [heads, dh, C].
+at::Tensor per_head(const at::Tensor& x, const at::Tensor& w, int64_t heads) {
+  const int64_t n = x.size(0), t = x.size(1), dh = x.size(2) / heads;
+  const at::Tensor xh = x.reshape({n * t, heads, dh}).transpose(0, 1);  // [H, N*T, dh]
+  return at::bmm(xh, w).view({heads, n, t, w.size(2)}).permute({1, 0, 2, 3}).contiguous();
+}
+
+}  // namespace
+
+PromptGroups::PromptGroups(const at::Tensor& index, int64_t rows, int64_t n) : prompts(n) {
+  std::vector<int64_t> row_of(size_t(n), 0);
+  if (index.defined()) {
+    const at::Tensor idx = index.to(torch::kCPU, torch::kLong).contiguous();
+    for (int64_t i = 0; i < n; ++i) row_of[size_t(i)] = idx.data_ptr<int64_t>()[i];
+  } else if (rows != 1) {
+    if (rows != n) fail(ExitCode::Internal, "SAM decoder: {} image rows for {} prompts without an index", rows, n);
+    for (int64_t i = 0; i < n; ++i) row_of[size_t(i)] = i;
+  }
+  std::vector<std::vector<int64_t>> members(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < n; ++i) members.at(size_t(row_of[size_t(i)])).push_back(i);
+  for (int64_t r = 0; r < rows; ++r)
+    if (!members[size_t(r)].empty()) groups.push_back({r, std::move(members[size_t(r)])});
+}
 
 SamAttention::SamAttention(SamParams& p, const std::string& prefix, int64_t dim, int64_t h, int64_t downsample)
     : q_proj(p, join(prefix, "q_proj"), dim, dim / downsample, false),
@@ -14,18 +59,60 @@ SamAttention::SamAttention(SamParams& p, const std::string& prefix, int64_t dim,
       heads(h) {}
 
 at::Tensor SamAttention::operator()(const at::Tensor& q_in, const at::Tensor& k_in, const at::Tensor& v_in) const {
-  return attend(q_proj(q_in), k_proj(k_in), v_proj(v_in));
-}
-
-at::Tensor SamAttention::attend(const at::Tensor& q_rows, const at::Tensor& k_rows, const at::Tensor& v_rows) const {
   const auto split = [&](const at::Tensor& x) {  // [N,L,D] -> [N,heads,L,D/heads]
     return x.view({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
   };
-  const at::Tensor q = split(q_rows), k = split(k_rows), v = split(v_rows);
+  const at::Tensor q = split(q_proj(q_in)), k = split(k_proj(k_in)), v = split(v_proj(v_in));
   at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
   scores.div_(std::sqrt(static_cast<double>(q.size(-1))));  // in place: the same values, one temporary less
   const at::Tensor o = at::matmul(at::softmax(scores, -1), v);  // [N,heads,T,d]
   return out_proj(o.transpose(1, 2).reshape({o.size(0), o.size(2), o.size(1) * o.size(3)}));
+}
+
+at::Tensor SamAttention::token_to_image(const at::Tensor& queries, const at::Tensor& keys_pe, const at::Tensor& keys,
+                                        const PromptGroups& groups) const {
+  const int64_t n = queries.size(0), t = queries.size(1), c = keys.size(2);
+  const int64_t d = q_proj.weight.size(0), dh = d / heads;
+  // scores_h = (q_h / sqrt(dh)) (keys_pe W_k,h^T + b_k,h)^T = (q_h W_k,h / sqrt(dh)) keys_pe^T + const per row.
+  const at::Tensor q = q_proj(queries).mul_(1.0 / std::sqrt(double(dh)));
+  const at::Tensor folded = per_head(q, k_proj.weight.view({heads, dh, c}), heads);  // [N,H,T,C]
+  // softmax(scores) (keys W_v,h^T + b_v,h) = (softmax(scores) keys) W_v,h^T + b_v,h: rows sum to one.
+  at::Tensor weighted = at::empty({n, heads, t, c}, keys.options());
+  for (const auto& g : groups.groups) {
+    const at::Tensor rows = pick(folded, g.prompts).reshape({-1, c});  // [m*H*T, C]
+    const at::Tensor p = at::softmax(at::mm(rows, keys_pe[g.row].t()), -1);  // [m*H*T, L]
+    put(weighted, g.prompts, at::mm(p, keys[g.row]).view({-1, heads, t, c}));
+  }
+  const at::Tensor wv = v_proj.weight.view({heads, dh, c}).transpose(1, 2);  // [H, C, dh]
+  const at::Tensor o = at::bmm(weighted.permute({1, 0, 2, 3}).reshape({heads, n * t, c}), wv);  // [H, N*T, dh]
+  return out_proj(o.view({heads, n, t, dh}).permute({1, 2, 0, 3}).reshape({n, t, d}) + v_proj.bias);
+}
+
+at::Tensor SamAttention::image_to_token(const at::Tensor& keys_pe, const at::Tensor& keys, const at::Tensor& k_in,
+                                        const at::Tensor& v_in, const PromptGroups& groups) const {
+  const int64_t n = k_in.size(0), t = k_in.size(1), c = keys.size(2), l = keys.size(1);
+  const int64_t d = q_proj.weight.size(0), dh = d / heads;
+  // scores_h = (keys_pe W_q,h^T + b_q,h) k_h^T / sqrt(dh): fold W_q,h and b_q,h into the tokens' keys.
+  const at::Tensor k = k_proj(k_in).mul_(1.0 / std::sqrt(double(dh)));
+  const at::Tensor qk = per_head(k, q_proj.weight.view({heads, dh, c}), heads);         // [N,H,T,C]
+  const at::Tensor qb = per_head(k, q_proj.bias.view({heads, dh, 1}), heads);           // [N,H,T,1]
+  // out = sum_h P_h v_h W_o,h^T + b_o: fold W_o,h into the values; each head's P rows sum to one, so
+  // b_o / heads on every folded value row adds b_o.
+  const at::Tensor wo = out_proj.weight.view({c, heads, dh}).permute({1, 2, 0});       // [H, dh, C]
+  const at::Tensor vo = per_head(v_proj(v_in), wo, heads).add_(out_proj.bias / double(heads));  // [N,H,T,C]
+  at::Tensor out = at::empty({n, l, c}, keys.options());
+  for (const auto& g : groups.groups) {
+    const int64_t m = int64_t(g.prompts.size());
+    const at::Tensor scores = at::addmm(pick(qb, g.prompts).reshape({-1, 1}), pick(qk, g.prompts).reshape({-1, c}),
+                                        keys_pe[g.row].t());                      // [m*H*T, L]
+    const at::Tensor p = at::softmax(scores.view({m, heads, t, l}), 2);          // over the T tokens
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t j = g.prompts[size_t(i)];
+      at::Tensor dst = out[j];
+      at::addmm_out(dst, keys[g.row], p[i].view({heads * t, l}).t(), vo[j].view({heads * t, c}));
+    }
+  }
+  return out;
 }
 
 SamTwoWayBlock::SamTwoWayBlock(SamParams& p, const std::string& pre, int64_t dim, int64_t heads, int64_t mlp_dim,
@@ -41,9 +128,9 @@ SamTwoWayBlock::SamTwoWayBlock(SamParams& p, const std::string& pre, int64_t dim
       lin2(p, join(pre, "mlp.lin2"), mlp_dim, dim, false),
       skip_first_pe(skip) {}
 
-std::pair<at::Tensor, at::Tensor> SamTwoWayBlock::operator()(at::Tensor queries, at::Tensor keys,
+std::pair<at::Tensor, at::Tensor> SamTwoWayBlock::operator()(at::Tensor queries, const at::Tensor& keys,
                                                              const at::Tensor& query_pe, const at::Tensor& key_pe,
-                                                             const at::Tensor& image_index) const {
+                                                             const PromptGroups& groups) const {
   if (skip_first_pe) {
     queries = self_attn(queries, queries, queries);
   } else {
@@ -51,18 +138,12 @@ std::pair<at::Tensor, at::Tensor> SamTwoWayBlock::operator()(at::Tensor queries,
     queries = queries + self_attn(q, q, queries);
   }
   queries = norm1(queries);
-  // Both cross attentions see the same keys + pe; image-token projections are computed at the keys'
-  // own batch (one per image in the first layer) and then picked per prompt.
+  // Both cross attentions see the same keys + pe, each image row once for all of its prompts.
   const at::Tensor keys_pe = keys + key_pe;
-  const auto per_prompt = [&](const at::Tensor& x) { return image_index.defined() ? x.index_select(0, image_index) : x; };
-  const SamAttention& t2i = cross_token_to_image;
-  queries = norm2(queries + t2i.attend(t2i.q_proj(queries + query_pe), per_prompt(t2i.k_proj(keys_pe)),
-                                       per_prompt(t2i.v_proj(keys))));
+  queries = norm2(queries + cross_token_to_image.token_to_image(queries + query_pe, keys_pe, keys, groups));
   queries = norm3(queries + lin2(at::relu(lin1(queries))));
-  const SamAttention& i2t = cross_image_to_token;
-  keys = norm4(per_prompt(keys) + i2t.attend(per_prompt(i2t.q_proj(keys_pe)), i2t.k_proj(queries + query_pe),
-                                             i2t.v_proj(queries)));
-  return {queries, keys};
+  const at::Tensor attended = cross_image_to_token.image_to_token(keys_pe, keys, queries + query_pe, queries, groups);
+  return {queries, norm4(attended)};
 }
 
 SamTwoWayTransformer::SamTwoWayTransformer(SamParams& p, const std::string& pre, int64_t depth, int64_t dim,
@@ -77,18 +158,25 @@ SamTwoWayTransformer::SamTwoWayTransformer(SamParams& p, const std::string& pre,
 std::pair<at::Tensor, at::Tensor> SamTwoWayTransformer::operator()(const at::Tensor& image, const at::Tensor& image_pe,
                                                                    const at::Tensor& tokens,
                                                                    const at::Tensor& image_index) const {
-  // Image tokens as contiguous rows: the adds of the positional encoding then stream through
-  // memory instead of striding across a transposed view.
+  // Image tokens as contiguous rows: the adds of the positional encoding stream through memory.
   at::Tensor keys = image.flatten(2).transpose(1, 2).contiguous();
   const at::Tensor key_pe = image_pe.flatten(2).transpose(1, 2).contiguous();
+  const int64_t n = tokens.size(0);
+  const PromptGroups shared(image_index, keys.size(0), n);  // only the first layer sees shared rows
+  const PromptGroups own(at::Tensor(), n, n);
   at::Tensor queries = tokens;
-  at::Tensor index = image_index;  // only the first layer sees one image per (group of) prompt(s)
+  bool first = true;
   for (const auto& layer : layers) {
-    std::tie(queries, keys) = layer(queries, keys, tokens, key_pe, index);
-    index = at::Tensor();
+    std::tie(queries, keys) = layer(queries, keys, tokens, key_pe, first ? shared : own);
+    first = false;
   }
-  if (index.defined()) keys = keys.index_select(0, index);
-  queries = norm_final(queries + final_attn(queries + tokens, keys + key_pe, keys));
+  if (first && keys.size(0) != n) {  // no layer made the rows per prompt
+    std::vector<int64_t> row_of(static_cast<size_t>(n));
+    for (const auto& g : shared.groups)
+      for (const int64_t j : g.prompts) row_of[size_t(j)] = g.row;
+    keys = keys.index_select(0, torch::tensor(row_of, torch::kLong));
+  }
+  queries = norm_final(queries + final_attn.token_to_image(queries + tokens, keys + key_pe, keys, own));
   return {queries, keys};
 }
 
