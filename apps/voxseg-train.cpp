@@ -66,9 +66,9 @@ void declare(CLI::App& app, Args& a) {
   app.add_option("--foreground-probability", o.augment.p_force_foreground,
                  "share of patches centred on a foreground voxel (default 0.333)")
       ->check(CLI::Range(0.0, 1.0));
-  app.add_option("--class-sampling", o.augment.class_sampling, "centre class of those: uniform (default) or rare")
+  app.add_option("--class-sampling", o.augment.class_sampling, "centre class of those: uniform (default), rare, or lesion (rare, then each component equally)")
       ->transform(CLI::CheckedTransformer(std::map<std::string, vt::ClassSampling>{
-          {"uniform", vt::ClassSampling::Uniform}, {"rare", vt::ClassSampling::Rare}}));
+          {"uniform", vt::ClassSampling::Uniform}, {"rare", vt::ClassSampling::Rare}, {"lesion", vt::ClassSampling::Lesion}}));
   app.add_option("--name", o.name, "model name in model.json (default: output folder name)");
   app.add_option("--description", o.description, "model description in model.json");
 }

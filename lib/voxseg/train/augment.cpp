@@ -7,6 +7,8 @@
 #include <random>
 #include <stdexcept>
 
+#include "voxseg/postprocess/components.h"
+
 namespace voxseg::train {
 namespace F = torch::nn::functional;
 namespace {
@@ -92,12 +94,39 @@ std::vector<at::Tensor> foreground_locations(const at::Tensor& label, int64_t nu
   return out;
 }
 
-std::string class_sampling_name(ClassSampling s) { return s == ClassSampling::Rare ? "rare" : "uniform"; }
+std::vector<std::vector<std::vector<int64_t>>> foreground_components(const at::Tensor& label,
+                                                                     const std::vector<at::Tensor>& fg_locations) {
+  const auto cc = postprocess::connected_components(label, 26);
+  const auto ids = cc.ids.contiguous();
+  const auto* id = ids.data_ptr<int32_t>();
+  const int64_t sy = label.size(2), sz = label.size(1) * label.size(2);
+  std::vector<std::vector<std::vector<int64_t>>> out(fg_locations.size());
+  for (size_t c = 0; c < fg_locations.size(); ++c) {
+    if (!fg_locations[c].defined() || fg_locations[c].size(0) == 0) continue;
+    const auto loc = fg_locations[c].contiguous();
+    const auto acc = loc.accessor<int64_t, 2>();
+    std::vector<int64_t> slot(size_t(cc.count() + 1), -1);  // component id -> index in out[c]
+    for (int64_t r = 0; r < loc.size(0); ++r) {
+      const int32_t k = id[acc[r][0] * sz + acc[r][1] * sy + acc[r][2]];
+      if (slot[size_t(k)] < 0) {
+        slot[size_t(k)] = int64_t(out[c].size());
+        out[c].emplace_back();
+      }
+      out[c][size_t(slot[size_t(k)])].push_back(r);
+    }
+  }
+  return out;
+}
+
+std::string class_sampling_name(ClassSampling s) {
+  return s == ClassSampling::Rare ? "rare" : s == ClassSampling::Lesion ? "lesion" : "uniform";
+}
 
 ClassSampling parse_class_sampling(const std::string& name) {
   if (name == "uniform") return ClassSampling::Uniform;
   if (name == "rare") return ClassSampling::Rare;
-  throw std::invalid_argument("unknown class sampling '" + name + "'; use uniform or rare");
+  if (name == "lesion") return ClassSampling::Lesion;
+  throw std::invalid_argument("unknown class sampling '" + name + "'; use uniform, rare or lesion");
 }
 
 std::vector<double> centre_class_probabilities(const CaseArrays& c, ClassSampling sampling) {
@@ -107,7 +136,7 @@ std::vector<double> centre_class_probabilities(const CaseArrays& c, ClassSamplin
     if (!c.fg_locations[i].defined() || c.fg_locations[i].size(0) == 0) continue;
     // The full count when known; the listed positions otherwise (a lower bound, capped per class).
     const int64_t n = i < c.class_voxels.size() ? std::max<int64_t>(1, c.class_voxels[i]) : c.fg_locations[i].size(0);
-    p[i] = sampling == ClassSampling::Rare ? 1.0 / std::sqrt(double(n)) : 1.0;
+    p[i] = sampling == ClassSampling::Uniform ? 1.0 : 1.0 / std::sqrt(double(n));
     total += p[i];
   }
   if (total > 0)
@@ -138,7 +167,15 @@ std::array<double, 3> choose_centre(const CaseArrays& c, const std::array<int64_
         }
       }
       const auto& loc = c.fg_locations[cls];
-      const auto row = loc[rng.below(loc.size(0))];
+      int64_t r = -1;
+      if (sampling == ClassSampling::Lesion && cls < c.fg_components.size() && !c.fg_components[cls].empty()) {
+        const auto& comps = c.fg_components[cls];
+        const auto& rows = comps[size_t(rng.below(int64_t(comps.size())))];
+        r = rows[size_t(rng.below(int64_t(rows.size())))];
+      } else {
+        r = rng.below(loc.size(0));
+      }
+      const auto row = loc[r];
       const auto acc = row.accessor<int64_t, 1>();
       return {double(acc[0]), double(acc[1]), double(acc[2])};
     }

@@ -15,6 +15,9 @@ struct CaseArrays {
   at::Tensor label;
   std::vector<at::Tensor> fg_locations;  ///< index c-1 for class c: int64 [N,3] (z,y,x); N may be 0
   std::vector<int64_t> class_voxels;     ///< index c-1: voxels of class c in the case (before subsampling)
+  /// index c-1, then one entry per connected component of class c: the rows of fg_locations[c-1] in it
+  /// (empty when not computed; only ClassSampling::Lesion uses them).
+  std::vector<std::vector<std::vector<int64_t>>> fg_components;
 };
 
 /// Up to `max_per_class` voxel positions (int64 [N,3], z,y,x) per foreground class 1..num_classes-1,
@@ -23,12 +26,19 @@ struct CaseArrays {
 std::vector<at::Tensor> foreground_locations(const at::Tensor& label, int64_t num_classes, int64_t max_per_class,
                                              uint64_t seed, std::vector<int64_t>* class_voxels = nullptr);
 
+/// Groups the rows of each class's `fg_locations` by the 26-connected component of `label` they lie
+/// in (the CaseArrays::fg_components layout), components in raster order of their first voxel.
+std::vector<std::vector<std::vector<int64_t>>> foreground_components(const at::Tensor& label,
+                                                                     const std::vector<at::Tensor>& fg_locations);
+
 /// Which class a foreground-forced patch is centred on (docs/training.md, "Sampling"): Uniform picks
 /// one of the classes present in the case with equal probability (nnU-Net); Rare weights each present
 /// class by 1/sqrt(its voxel count in the case), so small classes (tumours, lesions) are chosen more
-/// often than large ones (organs).
-enum class ClassSampling { Uniform, Rare };
-/// "uniform" | "rare"; the inverse throws std::invalid_argument naming the choices.
+/// often than large ones (organs). Lesion picks the class as Rare does, then one of that class's
+/// connected components with equal probability, then a voxel of it, so a 0.5 ml tumour is a patch
+/// centre as often as a 50 ml one in the same case (Rare and Uniform pick a voxel of the class).
+enum class ClassSampling { Uniform, Rare, Lesion };
+/// "uniform" | "rare" | "lesion"; the inverse throws std::invalid_argument naming the choices.
 std::string class_sampling_name(ClassSampling s);
 ClassSampling parse_class_sampling(const std::string& name);
 

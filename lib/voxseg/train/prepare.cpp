@@ -269,6 +269,7 @@ std::vector<CaseArrays> load_cached_cases(const Dataset& ds, const std::vector<s
       log::debug("cached {} as {}", name, file.string());
     }
     c.fg_locations = foreground_locations(c.label, num_classes, 10000, mix_seed(seed, index), &c.class_voxels);
+    c.fg_components = foreground_components(c.label, c.fg_locations);
     out.push_back(std::move(c));
     progress.advance();
   }

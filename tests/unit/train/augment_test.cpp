@@ -195,3 +195,57 @@ TEST(ClassSampling, MakeSampleForcesTheRequestedShareAndNamesParse) {
   EXPECT_EQ(class_sampling_name(parse_class_sampling("uniform")), "uniform");
   EXPECT_THROW(parse_class_sampling("balanced"), std::invalid_argument);
 }
+
+namespace {
+// One class with a big (6x6x6 = 216 voxels) and a small (2x2x2 = 8 voxels) lesion, like a 50 ml and
+// a 2 ml tumour, and a second single-component class.
+CaseArrays make_two_lesion_case() {
+  CaseArrays c;
+  auto lab = torch::zeros({16, 20, 20}, torch::kUInt8);
+  lab.slice(0, 1, 7).slice(1, 1, 7).slice(2, 1, 7).fill_(1);        // big lesion
+  lab.slice(0, 10, 12).slice(1, 14, 16).slice(2, 14, 16).fill_(1);  // small lesion, apart
+  lab.slice(0, 12, 16).slice(1, 0, 4).slice(2, 16, 20).fill_(2);
+  c.label = lab;
+  c.image = lab.to(torch::kFloat).unsqueeze(0);
+  c.fg_locations = foreground_locations(lab, 3, 1000, 3, &c.class_voxels);
+  c.fg_components = foreground_components(lab, c.fg_locations);
+  return c;
+}
+}  // namespace
+
+TEST(ClassSampling, ForegroundComponentsGroupTheRowsOfEachLesion) {
+  const auto c = make_two_lesion_case();
+  ASSERT_EQ(c.fg_components.size(), 2u);
+  ASSERT_EQ(c.fg_components[0].size(), 2u);  // raster order: the big lesion first
+  EXPECT_EQ(c.fg_components[0][0].size(), 216u);
+  EXPECT_EQ(c.fg_components[0][1].size(), 8u);
+  ASSERT_EQ(c.fg_components[1].size(), 1u);
+  EXPECT_EQ(c.fg_components[1][0].size(), 64u);
+  for (const int64_t r : c.fg_components[0][1]) EXPECT_GE(c.fg_locations[0][r][0].item<int64_t>(), 10);
+}
+
+TEST(ClassSampling, LesionSamplingCentresEachComponentEqually) {
+  // Rare picks a voxel of the class, so the 8-voxel lesion gets 8/224 of class-1 centres; Lesion gives
+  // it half. Class 1 vs 2 follows the Rare probabilities in both.
+  const auto c = make_two_lesion_case();
+  EXPECT_EQ(centre_class_probabilities(c, ClassSampling::Lesion), centre_class_probabilities(c, ClassSampling::Rare));
+  for (const auto sampling : {ClassSampling::Rare, ClassSampling::Lesion}) {
+    int small = 0, class1 = 0;
+    for (int i = 0; i < 3000; ++i) {
+      const auto p = choose_centre(c, {8, 8, 8}, true, mix_seed(11, uint64_t(i)), sampling);
+      const int cls = c.label[int64_t(p[0])][int64_t(p[1])][int64_t(p[2])].item<int>();
+      ASSERT_GE(cls, 1);
+      if (cls == 1) {
+        ++class1;
+        small += p[0] >= 10;
+      }
+    }
+    const double share = double(small) / class1;
+    if (sampling == ClassSampling::Lesion)
+      EXPECT_NEAR(share, 0.5, 0.05);
+    else
+      EXPECT_NEAR(share, 8.0 / 224.0, 0.02);
+  }
+  EXPECT_EQ(parse_class_sampling("lesion"), ClassSampling::Lesion);
+  EXPECT_EQ(class_sampling_name(ClassSampling::Lesion), "lesion");
+}
