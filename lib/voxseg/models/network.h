@@ -20,6 +20,8 @@ class Network {
   virtual at::Tensor forward(const at::Tensor& tiles) = 0;
   /// "cpu", "cuda:0", ...
   virtual std::string device() const = 0;
+  /// What ran the last forward: "onednn" (the native U-Net's oneDNN engine) or "aten".
+  virtual std::string forward_path() const { return "aten"; }
 };
 
 }  // namespace voxseg::models

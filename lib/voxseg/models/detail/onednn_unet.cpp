@@ -1,0 +1,455 @@
+#include "voxseg/models/detail/onednn_unet.h"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "voxseg/models/detail/onednn_norm.h"
+#include "voxseg/models/detail/unet_modules.h"
+#include "voxseg/models/unet.h"
+
+// The network's structure is copied at construction into plain layer lists (Conv, Block, ResBlock);
+// forward walks them like the torch modules do (unet_modules.h) with oneDNN primitives created on
+// first use of a (layer, input shape, thread count) and kept. Activations are channels-last (ndhwc /
+// nhwc): on AVX-512 and AMX oneDNN 2.6 picks its brgemm convolutions for that layout when asked for
+// "any" (its blocked nCdhw16c runs the older, slower bf16 kernels), and the norm pass reads it with
+// channels innermost. The skip concatenation is a concat primitive: a convolution writing into a
+// channel sub-range of a wider channels-last buffer falls back to oneDNN's reference kernel.
+namespace voxseg::models::detail {
+
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+// A convolution (or transposed convolution) with float32 weights in PyTorch's layout.
+struct Conv {
+  int id = 0;
+  bool deconv = false;
+  at::Tensor weight, bias;  // bias may be undefined
+  memory::dims stride, padding;
+};
+
+// conv -> [instance norm] -> [LeakyReLU]; batch norm is folded into the conv.
+struct Block {
+  Conv conv;
+  bool instance = false;
+  at::Tensor gamma, beta;  // instance norm affine, or undefined
+  double eps = 1e-5;
+  bool leaky = false;
+};
+
+// BasicBlockD: conv1 (leaky) -> conv2 (no activation) + skip [avg pool][1x1 projection], leaky.
+struct ResBlock {
+  Block conv1, conv2;
+  memory::dims pool;  // empty: no pooling
+  std::optional<Block> projection;
+};
+
+memory::dims dims_of(at::IntArrayRef s) { return memory::dims(s.begin(), s.end()); }
+
+tag channels_last(size_t ndims) { return ndims == 5 ? tag::ndhwc : tag::nhwc; }
+tag plain(size_t ndims) { return ndims == 5 ? tag::ncdhw : tag::nchw; }
+
+std::string key_of(char kind, int id, const memory::dims& d) {
+  std::string k(1, kind);
+  k += std::to_string(id);
+  for (auto v : d) k += ',' + std::to_string(v);
+  k += '/' + std::to_string(at::get_num_threads());
+  return k;
+}
+
+}  // namespace
+
+struct OnednnUNet::Impl {
+  int dims = 3;
+  float slope = 0.01f;
+  bool bf16 = false;
+  dt act = dt::f32;
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  std::mutex mutex;
+
+  bool residual = false;
+  std::optional<Block> stem;
+  std::vector<std::vector<Block>> plain_stages;
+  std::vector<std::vector<ResBlock>> res_stages;
+  std::vector<Conv> transp;
+  std::vector<std::vector<Block>> dec;
+  Conv head;
+  int n_layers = 0;
+
+  // One cached primitive with what it needs besides its source and destination.
+  struct Entry {
+    dnnl::primitive prim;
+    memory::desc dst;
+    memory weights, bias;
+  };
+  std::map<std::string, Entry> cache;
+  // Reordered weights by layer, per destination format (shapes usually share one).
+  std::map<int, std::vector<std::pair<memory::desc, memory>>> packed;
+
+  // An activation: channels-last, element type `act` (or f32 for the head), in an ATen buffer.
+  struct Act {
+    at::Tensor storage;
+    memory::dims d;
+    dt type = dt::f32;
+    memory mem(const dnnl::engine& e) const {
+      return memory(memory::desc(d, type, channels_last(d.size())), e, storage.data_ptr());
+    }
+    ChannelsLast view() const {
+      int64_t vox = 1;
+      for (size_t a = 2; a < d.size(); ++a) vox *= d[a];
+      return ChannelsLast{storage.data_ptr(), type == dt::bf16, d[0], vox, d[1]};
+    }
+  };
+  Act alloc(const memory::dims& d, dt type) const {
+    int64_t n = 1;
+    for (auto v : d) n *= v;
+    return Act{at::empty({n}, at::TensorOptions().dtype(type == dt::bf16 ? at::kBFloat16 : at::kFloat)), d, type};
+  }
+
+  Conv make_conv(const at::Tensor& w, const at::Tensor& b, bool deconv, const std::vector<int64_t>& stride,
+                 const std::vector<int64_t>& padding) {
+    Conv c;
+    c.id = n_layers++;
+    c.deconv = deconv;
+    c.weight = w.detach().to(at::kCPU, at::kFloat).contiguous().clone();
+    if (b.defined()) c.bias = b.detach().to(at::kCPU, at::kFloat).contiguous().clone();
+    c.stride = memory::dims(stride.begin(), stride.end());
+    c.padding = memory::dims(padding.begin(), padding.end());
+    return c;
+  }
+
+  Block make_block(const ConvBlockImpl& m, const UNetConfig& cfg, const std::vector<int64_t>& stride, bool leaky) {
+    std::vector<int64_t> padding;
+    for (int64_t k : m.conv->weight.sizes().slice(2)) padding.push_back((k - 1) / 2);
+    Block b;
+    b.conv = make_conv(m.conv->weight, m.conv->bias_, false, stride, padding);
+    b.leaky = leaky;
+    b.eps = cfg.norm_eps;
+    if (m.norm && cfg.norm == "instance") {
+      b.instance = true;
+      if (m.norm->weight.defined()) {
+        b.gamma = m.norm->weight.detach().to(at::kCPU, at::kFloat).contiguous().clone();
+        b.beta = m.norm->bias.detach().to(at::kCPU, at::kFloat).contiguous().clone();
+      }
+    } else if (m.norm && cfg.norm == "batch") {  // eval mode: y = (x - mean) * g / sqrt(var + eps) + beta
+      const int64_t out = b.conv.weight.size(0);
+      at::Tensor g = m.norm->weight.defined() ? m.norm->weight.detach().to(at::kCPU, at::kFloat) : at::ones({out});
+      at::Tensor beta = m.norm->bias.defined() ? m.norm->bias.detach().to(at::kCPU, at::kFloat) : at::zeros({out});
+      const at::Tensor mean = m.norm->running_mean.detach().to(at::kCPU, at::kDouble);
+      const at::Tensor scale = g.to(at::kDouble) / (m.norm->running_var.detach().to(at::kCPU, at::kDouble) + cfg.norm_eps).sqrt();
+      std::vector<int64_t> shape(size_t(b.conv.weight.dim()), 1);
+      shape[0] = out;
+      b.conv.weight = (b.conv.weight.to(at::kDouble) * scale.view(shape)).to(at::kFloat).contiguous();
+      const at::Tensor bias = b.conv.bias.defined() ? b.conv.bias.to(at::kDouble) : at::zeros({out}, at::kDouble);
+      b.conv.bias = ((bias - mean) * scale + beta.to(at::kDouble)).to(at::kFloat).contiguous();
+    }
+    return b;
+  }
+
+  std::vector<Block> make_stack(const StackedConvBlocksImpl& s, const UNetConfig& cfg, const std::vector<int64_t>& first) {
+    std::vector<Block> out;
+    const std::vector<int64_t> ones(size_t(cfg.dims), 1);
+    for (size_t i = 0; i < s.blocks.size(); ++i) out.push_back(make_block(*s.blocks[i], cfg, i == 0 ? first : ones, true));
+    return out;
+  }
+
+  Impl(const UNetImpl& net, bool use_bf16) {
+    const UNetConfig& cfg = net.config;
+    dims = cfg.dims;
+    slope = float(cfg.negative_slope);
+    bf16 = use_bf16;
+    act = bf16 ? dt::bf16 : dt::f32;
+    residual = cfg.is_residual();
+    const std::vector<int64_t> ones(size_t(dims), 1);
+    if (residual) {
+      stem = make_stack(*net.residual_encoder->stem, cfg, ones).front();
+      for (size_t s = 0; s < net.residual_encoder->stages.size(); ++s) {
+        std::vector<ResBlock> blocks;
+        const auto& stage = *net.residual_encoder->stages[s];
+        for (size_t i = 0; i < stage.blocks.size(); ++i) {
+          const auto& m = *stage.blocks[i];
+          const std::vector<int64_t>& stride = i == 0 ? cfg.strides[s] : ones;
+          ResBlock r;
+          r.conv1 = make_block(*m.conv1, cfg, stride, true);
+          r.conv2 = make_block(*m.conv2, cfg, ones, false);
+          if (m.pool) r.pool = memory::dims(stride.begin(), stride.end());
+          if (m.projection) r.projection = make_block(*m.projection, cfg, ones, false);
+          blocks.push_back(std::move(r));
+        }
+        res_stages.push_back(std::move(blocks));
+      }
+    } else {
+      for (size_t s = 0; s < net.encoder->stages.size(); ++s)
+        plain_stages.push_back(make_stack(*net.encoder->stages[s], cfg, cfg.strides[s]));
+    }
+    const auto& d = *net.decoder;
+    const int n = cfg.n_stages();
+    for (size_t s = 0; s < d.stages.size(); ++s) {
+      const auto& stride = cfg.strides[size_t(n - 1 - int(s))];
+      transp.push_back(make_conv(d.transpconvs[s]->weight, d.transpconvs[s]->bias_, true, stride,
+                                 std::vector<int64_t>(size_t(dims), 0)));
+      dec.push_back(make_stack(*d.stages[s], cfg, ones));
+    }
+    head = make_conv(d.seg_layers.back()->weight, d.seg_layers.back()->bias_, false, ones,
+                     std::vector<int64_t>(size_t(dims), 0));
+  }
+
+  memory reorder_to(memory src, const memory::desc& want) {
+    if (src.get_desc() == want) return src;
+    memory dst(want, eng);
+    dnnl::reorder(src, dst).execute(strm, src, dst);
+    strm.wait();
+    return dst;
+  }
+
+  // The layer's weights in `want`, reordered (and converted) once per format.
+  memory packed_weights(const Conv& c, const memory::desc& want) {
+    auto& list = packed[c.id];
+    for (auto& [d, m] : list)
+      if (d == want) return m;
+    const size_t nd = size_t(c.weight.dim());
+    const tag user = c.deconv ? (nd == 5 ? tag::iodhw : tag::iohw) : (nd == 5 ? tag::oidhw : tag::oihw);
+    memory::dims wd = dims_of(c.weight.sizes());
+    if (c.deconv) std::swap(wd[0], wd[1]);  // oneDNN's dims are {out, in, k...} whatever the layout
+    memory src(memory::desc(wd, dt::f32, user), eng, c.weight.data_ptr());
+    memory m = reorder_to(src, want);
+    if (m.get_data_handle() == c.weight.data_ptr()) {  // same format: own a copy, not the tensor's memory
+      memory copy(want, eng);
+      std::memcpy(copy.get_data_handle(), m.get_data_handle(), want.get_size());
+      m = copy;
+    }
+    list.emplace_back(want, m);
+    return m;
+  }
+
+  // conv / deconv of `in`, with an optional LeakyReLU post-op, into a new channels-last activation.
+  Act conv(const Conv& c, const Act& in, bool leaky_post, dt out_type) {
+    const size_t nd = in.d.size();
+    memory::dims wd = dims_of(c.weight.sizes());
+    if (c.deconv) std::swap(wd[0], wd[1]);
+    memory::dims od{in.d[0], wd[0]};
+    for (size_t a = 2; a < nd; ++a) {
+      const int64_t k = wd[a], s = c.stride[a - 2], p = c.padding[a - 2];
+      od.push_back(c.deconv ? (in.d[a] - 1) * s - 2 * p + k : (in.d[a] + 2 * p - k) / s + 1);
+    }
+    const std::string key = key_of(c.deconv ? 'd' : 'c', c.id, in.d) + (leaky_post ? "L" : "") +
+                            (out_type == dt::f32 ? "f" : "b");
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      const dt wt = in.type;
+      const memory::desc src_md(in.d, in.type, channels_last(nd));
+      const memory::desc w_md(wd, wt, tag::any);
+      const memory::desc dst_md(od, out_type, channels_last(nd));
+      const memory::desc b_md = c.bias.defined() ? memory::desc({wd[0]}, dt::f32, tag::a) : memory::desc();
+      dnnl::primitive_attr attr;
+      if (leaky_post) {
+        dnnl::post_ops po;
+        po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, slope, 0.f);
+        attr.set_post_ops(po);
+      }
+      const memory::dims& pad = c.padding;
+      Entry e;
+      if (c.deconv) {
+        dnnl::deconvolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                               dnnl::algorithm::deconvolution_direct, src_md, w_md, b_md, dst_md,
+                                               c.stride, pad, pad);
+        dnnl::deconvolution_forward::primitive_desc pd(desc, attr, eng);
+        e.prim = dnnl::deconvolution_forward(pd);
+        e.weights = packed_weights(c, pd.weights_desc());
+      } else {
+        dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                             src_md, w_md, b_md, dst_md, c.stride, pad, pad);
+        dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+        e.prim = dnnl::convolution_forward(pd);
+        e.weights = packed_weights(c, pd.weights_desc());
+      }
+      if (c.bias.defined()) e.bias = memory(b_md, eng, c.bias.data_ptr());
+      e.dst = dst_md;
+      it = cache.emplace(key, std::move(e)).first;
+    }
+    Act out = alloc(od, out_type);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, in.mem(eng)},
+                                         {DNNL_ARG_WEIGHTS, it->second.weights},
+                                         {DNNL_ARG_DST, out.mem(eng)}};
+    if (c.bias.defined()) args.emplace(DNNL_ARG_BIAS, it->second.bias);
+    it->second.prim.execute(strm, args);
+    return out;
+  }
+
+  void norm(const Block& b, Act& y, const Act* residual, bool leaky) {
+    NormAct op;
+    op.instance = b.instance;
+    op.eps = b.eps;
+    op.gamma = b.gamma.defined() ? b.gamma.data_ptr<float>() : nullptr;
+    op.beta = b.beta.defined() ? b.beta.data_ptr<float>() : nullptr;
+    ChannelsLast r;
+    if (residual) {
+      r = residual->view();
+      op.residual = &r;
+    }
+    op.leaky = leaky;
+    op.slope = slope;
+    norm_act_inplace(y.view(), op);
+  }
+
+  Act block(const Block& b, const Act& x) {
+    // Without instance norm the activation is the conv's post-op.
+    Act y = conv(b.conv, x, b.leaky && !b.instance, act);
+    if (b.instance) norm(b, y, nullptr, b.leaky);
+    return y;
+  }
+
+  Act pool(const memory::dims& k, const Act& x, int id) {
+    const size_t nd = x.d.size();
+    memory::dims od{x.d[0], x.d[1]};
+    for (size_t a = 2; a < nd; ++a) od.push_back(x.d[a] / k[a - 2]);
+    const std::string key = key_of('p', id, x.d);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      const memory::desc src_md(x.d, x.type, channels_last(nd)), dst_md(od, x.type, channels_last(nd));
+      const memory::dims zero(nd - 2, 0);
+      dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_avg_exclude_padding,
+                                       src_md, dst_md, k, k, zero, zero);
+      Entry e;
+      e.prim = dnnl::pooling_forward(dnnl::pooling_forward::primitive_desc(desc, eng));
+      e.dst = dst_md;
+      it = cache.emplace(key, std::move(e)).first;
+    }
+    Act out = alloc(od, x.type);
+    it->second.prim.execute(strm, {{DNNL_ARG_SRC, x.mem(eng)}, {DNNL_ARG_DST, out.mem(eng)}});
+    return out;
+  }
+
+  Act res_block(const ResBlock& r, const Act& x) {
+    Act y = block(r.conv1, x);
+    Act z = conv(r.conv2.conv, y, false, act);
+    y = Act{};
+    Act skip = x;
+    if (!r.pool.empty()) skip = pool(r.pool, skip, r.conv1.conv.id);
+    if (r.projection) skip = block(*r.projection, skip);
+    norm(r.conv2, z, &skip, true);
+    return z;
+  }
+
+  Act concat(const Act& a, const Act& b, int id) {
+    const size_t nd = a.d.size();
+    memory::dims od = a.d;
+    od[1] = a.d[1] + b.d[1];
+    const std::string key = key_of('k', id, a.d);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      const memory::desc dst_md(od, a.type, channels_last(nd));
+      std::vector<memory::desc> srcs{memory::desc(a.d, a.type, channels_last(nd)),
+                                     memory::desc(b.d, b.type, channels_last(nd))};
+      Entry e;
+      e.prim = dnnl::concat(dnnl::concat::primitive_desc(dst_md, 1, srcs, eng));
+      e.dst = dst_md;
+      it = cache.emplace(key, std::move(e)).first;
+    }
+    Act out = alloc(od, a.type);
+    it->second.prim.execute(strm, {{DNNL_ARG_MULTIPLE_SRC, a.mem(eng)},
+                                   {DNNL_ARG_MULTIPLE_SRC + 1, b.mem(eng)},
+                                   {DNNL_ARG_DST, out.mem(eng)}});
+    return out;
+  }
+
+  // Dense float32 [N, C, spatial] <-> channels-last activations.
+  void convert(const memory& src, const memory& dst, char kind, const memory::dims& d) {
+    const std::string key = key_of(kind, 0, d);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      Entry e;
+      e.prim = dnnl::reorder(src, dst);
+      it = cache.emplace(key, std::move(e)).first;
+    }
+    it->second.prim.execute(strm, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});
+  }
+
+  at::Tensor forward(const at::Tensor& tiles) {
+    std::lock_guard<std::mutex> lock(mutex);
+    const at::Tensor x = tiles.to(at::kCPU, at::kFloat).contiguous();
+    const memory::dims xd = dims_of(x.sizes());
+    Act cur = alloc(xd, act);
+    convert(memory(memory::desc(xd, dt::f32, plain(xd.size())), eng, x.data_ptr()), cur.mem(eng), 'i', xd);
+
+    std::vector<Act> skips;
+    if (residual) {
+      cur = block(*stem, cur);
+      for (const auto& stage : res_stages) {
+        for (const auto& r : stage) cur = res_block(r, cur);
+        skips.push_back(cur);
+      }
+    } else {
+      for (const auto& stage : plain_stages) {
+        for (const auto& b : stage) cur = block(b, cur);
+        skips.push_back(cur);
+      }
+    }
+    cur = skips.back();
+    skips.pop_back();
+    for (size_t s = 0; s < dec.size(); ++s) {
+      Act up = conv(transp[s], cur, false, act);
+      cur = concat(up, skips.back(), transp[s].id);
+      up = Act{};
+      skips.pop_back();
+      for (const auto& b : dec[s]) cur = block(b, cur);
+    }
+    Act logits = conv(head, cur, false, dt::f32);
+    cur = Act{};
+    at::Tensor out = at::empty(dims_of(logits.d), at::TensorOptions().dtype(at::kFloat));
+    convert(logits.mem(eng), memory(memory::desc(logits.d, dt::f32, plain(logits.d.size())), eng, out.data_ptr()),
+            'o', logits.d);
+    strm.wait();
+    return out;
+  }
+};
+
+namespace {
+const UNetImpl& impl_of(const UNet& net) {
+  const auto m = std::dynamic_pointer_cast<UNetImpl>(net.module());
+  if (!m) throw std::runtime_error("not a native U-Net module");
+  return *m;
+}
+}  // namespace
+
+std::string onednn_unet_unsupported(const UNet& net) {
+  const UNetConfig& c = net.config();
+  if (c.dims != 2 && c.dims != 3) return "only 2D and 3D networks";
+  if (c.norm != "instance" && c.norm != "batch" && c.norm != "none") return "norm '" + c.norm + "'";
+  if (net.is_training()) return "training mode";
+  if (!net.device().is_cpu()) return "device " + net.device().str();
+  return {};
+}
+
+bool onednn_engine_enabled() {
+  const char* v = std::getenv("VOXSEG_ONEDNN_ENGINE");
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}
+
+OnednnUNet::OnednnUNet(const UNet& net, bool bf16) {
+  const std::string why = onednn_unet_unsupported(net);
+  if (!why.empty()) throw std::runtime_error("oneDNN engine: " + why);
+  torch::NoGradGuard no_grad;
+  impl_ = std::make_unique<Impl>(impl_of(net), bf16);
+}
+
+OnednnUNet::~OnednnUNet() = default;
+
+at::Tensor OnednnUNet::forward(const at::Tensor& tiles) { return impl_->forward(tiles); }
+
+}  // namespace voxseg::models::detail
