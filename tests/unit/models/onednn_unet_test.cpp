@@ -110,6 +110,12 @@ TEST(OnednnUNet, Plain2dBatchNormMatchesAten) {
   expect_fp32_equal(plain(2, 4, "batch"), {{3, 1, 40, 24}, {1, 1, 16, 16}});
 }
 
+// 40 classes at 64x64: the head runs in slabs of 25 slices (16 MB of logits each), 32 = 25 + 7.
+TEST(OnednnUNet, ManyClassesHeadInSlabs) {
+  UNetConfig c = make_default_unet_config(3, 1, 40, 2, 4, 8);
+  expect_fp32_equal(c, {{2, 1, 32, 64, 64}});
+}
+
 TEST(OnednnUNet, Plain3dWithoutNormMatchesAten) { expect_fp32_equal(plain(3, 3, "none"), {{1, 1, 12, 8, 16}}); }
 
 TEST(OnednnUNet, Plain2dInstanceNormMatchesAten) { expect_fp32_equal(plain(2, 5), {{2, 1, 48, 32}}); }

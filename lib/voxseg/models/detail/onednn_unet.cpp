@@ -409,12 +409,46 @@ struct OnednnUNet::Impl {
       skips.pop_back();
       for (const auto& b : dec[s]) cur = block(b, cur);
     }
-    Act logits = conv(head, cur, false, dt::f32);
-    cur = Act{};
-    at::Tensor out = at::empty(dims_of(logits.d), at::TensorOptions().dtype(at::kFloat));
-    convert(logits.mem(eng), memory(memory::desc(logits.d, dt::f32, plain(logits.d.size())), eng, out.data_ptr()),
-            'o', logits.d);
+    at::Tensor out = logits(cur);
     strm.wait();
+    return out;
+  }
+
+  // The 1x1 head into dense float32 [N, K, spatial], slab by slab along the first spatial axis (a
+  // channels-last slab is contiguous), so that only one slab's channels-last logits exist besides
+  // the output (105 classes at 128^3 are 0.9 GB each).
+  at::Tensor logits(const Act& x) {
+    const size_t nd = x.d.size();
+    const int64_t classes = head.weight.size(0), depth = x.d[2];
+    int64_t plane = 1;  // voxels per slice of the first spatial axis
+    for (size_t a = 3; a < nd; ++a) plane *= x.d[a];
+    const int64_t budget = int64_t(16) << 20;  // bytes of channels-last logits per slab
+    const int64_t slab = std::max<int64_t>(1, std::min<int64_t>(depth, budget / (classes * plane * 4)));
+    memory::dims od = x.d;
+    od[1] = classes;
+    at::Tensor out = at::empty(od, at::TensorOptions().dtype(at::kFloat));
+    for (int64_t n = 0; n < x.d[0]; ++n)
+      for (int64_t z = 0; z < depth; z += slab) {
+        memory::dims sd = x.d;
+        sd[0] = 1;
+        sd[2] = std::min(slab, depth - z);
+        const int64_t offset = (n * depth + z) * plane * x.d[1];
+        Act part = conv(head, Act{x.storage.narrow(0, offset, sd[2] * plane * x.d[1]), sd, x.type}, false, dt::f32);
+        memory::dims dd = sd;
+        dd[1] = classes;
+        memory::dims strides(nd);  // the slab inside the dense output
+        int64_t acc = 1;
+        for (size_t a = nd; a-- > 2;) {
+          strides[a] = acc;
+          acc *= od[a];
+        }
+        strides[1] = acc;
+        strides[0] = acc * classes;
+        float* base = out.data_ptr<float>() + n * classes * acc + z * plane;
+        memory::dims key = dd;  // the strides depend on the whole output too
+        key.insert(key.end(), od.begin(), od.end());
+        convert(part.mem(eng), memory(memory::desc(dd, dt::f32, strides), eng, base), 'o', key);
+      }
     return out;
   }
 };
