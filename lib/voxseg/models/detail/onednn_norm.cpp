@@ -18,17 +18,15 @@ inline float load(const uint16_t* p) {
   return f;
 }
 inline void store(float* p, float v) { *p = v; }
-// Round to nearest even, NaN kept quiet (as c10::BFloat16).
+// Round to nearest even, NaN kept quiet (as c10::BFloat16); branch-free so that loops vectorize.
 inline void store(uint16_t* p, float v) {
   uint32_t u;
   std::memcpy(&u, &v, sizeof u);
-  if ((u & 0x7fffffffu) > 0x7f800000u) {
-    *p = 0x7fc0;
-    return;
-  }
-  u += 0x7fffu + ((u >> 16) & 1u);
-  *p = uint16_t(u >> 16);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  *p = uint16_t((u & 0x7fffffffu) > 0x7f800000u ? 0x7fc0u : rounded);
 }
+// LeakyReLU without a branch (max/min vectorize; the same value as v < 0 ? v * slope : v).
+inline float leaky_relu(float v, float slope) { return std::max(v, 0.f) + slope * std::min(v, 0.f); }
 
 // Per-channel sum and sum of squares of one sample, shifted by its first voxel's values (less
 // cancellation in E[x^2] - E[x]^2), accumulated in double over voxel chunks run in parallel.
@@ -45,22 +43,25 @@ void channel_moments(const T* x, int64_t voxels, int64_t channels, double eps, d
       double* q = s + channels;
       const int64_t v0 = voxels * k / chunks, v1 = voxels * (k + 1) / chunks;
       // float partials over short runs (exact enough: at most 64 terms), flushed into double.
-      std::vector<float> fs(static_cast<size_t>(channels)), fq(static_cast<size_t>(channels));
+      std::vector<float> fs_buf(static_cast<size_t>(channels)), fq_buf(static_cast<size_t>(channels));
+      float* __restrict fs = fs_buf.data();
+      float* __restrict fq = fq_buf.data();
+      const float* __restrict sh = shift_f.data();
       for (int64_t v = v0; v < v1; v += 64) {
-        std::fill(fs.begin(), fs.end(), 0.f);
-        std::fill(fq.begin(), fq.end(), 0.f);
+        std::fill(fs, fs + channels, 0.f);
+        std::fill(fq, fq + channels, 0.f);
         const int64_t vend = std::min(v1, v + 64);
         for (int64_t i = v; i < vend; ++i) {
-          const T* row = x + i * channels;
+          const T* __restrict row = x + i * channels;
           for (int64_t c = 0; c < channels; ++c) {
-            const float d = load(row + c) - shift_f[size_t(c)];
-            fs[size_t(c)] += d;
-            fq[size_t(c)] += d * d;
+            const float d = load(row + c) - sh[c];
+            fs[c] += d;
+            fq[c] += d * d;
           }
         }
         for (int64_t c = 0; c < channels; ++c) {
-          s[c] += fs[size_t(c)];
-          q[c] += fq[size_t(c)];
+          s[c] += fs[c];
+          q[c] += fq[c];
         }
       }
     }
@@ -82,17 +83,25 @@ template <typename T>
 void apply(T* x, const T* residual, int64_t batch, int64_t voxels, int64_t channels, const float* scale,
            const float* shift, bool leaky, float slope) {
   at::parallel_for(0, batch * voxels, 256, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t n = i / voxels;
-      const float* sc = scale + n * channels;
-      const float* sh = shift + n * channels;
-      T* row = x + i * channels;
-      const T* res = residual ? residual + i * channels : nullptr;
-      for (int64_t c = 0; c < channels; ++c) {
-        float v = load(row + c) * sc[c] + sh[c];
-        if (res) v += load(res + c);
-        if (leaky) v = v < 0.f ? v * slope : v;
-        store(row + c, v);
+    for (int64_t i = begin; i < end;) {
+      const int64_t n = i / voxels, stop = std::min(end, (n + 1) * voxels);
+      const float* __restrict sc = scale + n * channels;
+      const float* __restrict sh = shift + n * channels;
+      for (; i < stop; ++i) {
+        T* __restrict row = x + i * channels;
+        if (residual) {
+          const T* __restrict res = residual + i * channels;
+          for (int64_t c = 0; c < channels; ++c) {
+            const float v = load(row + c) * sc[c] + sh[c] + load(res + c);
+            store(row + c, leaky ? leaky_relu(v, slope) : v);
+          }
+        } else if (leaky) {
+          for (int64_t c = 0; c < channels; ++c) {
+            store(row + c, leaky_relu(load(row + c) * sc[c] + sh[c], slope));
+          }
+        } else {
+          for (int64_t c = 0; c < channels; ++c) store(row + c, load(row + c) * sc[c] + sh[c]);
+        }
       }
     }
   });

@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -115,10 +116,35 @@ struct OnednnUNet::Impl {
       return ChannelsLast{storage.data_ptr(), type == dt::bf16, d[0], vox, d[1]};
     }
   };
-  Act alloc(const memory::dims& d, dt type) const {
-    int64_t n = 1;
+  // Activation buffers are reused across forwards: fresh large allocations are fresh pages from
+  // the kernel, and faulting them in costs as much as a convolution at the first stage. A buffer is
+  // free when only the pool holds its storage; buffers no forward used are dropped after it.
+  struct Pooled {
+    at::Tensor bytes;
+    uint64_t used = 0;  // generation of the last forward that used it
+  };
+  std::vector<Pooled> buffers;
+  uint64_t generation = 0;
+
+  Act alloc(const memory::dims& d, dt type) {
+    int64_t n = type == dt::bf16 ? 2 : 4;
     for (auto v : d) n *= v;
-    return Act{at::empty({n}, at::TensorOptions().dtype(type == dt::bf16 ? at::kBFloat16 : at::kFloat)), d, type};
+    Pooled* best = nullptr;
+    for (auto& p : buffers)
+      if (p.bytes.storage().use_count() == 1 && p.bytes.numel() >= n && p.bytes.numel() <= 2 * n &&
+          (!best || p.bytes.numel() < best->bytes.numel()))
+        best = &p;
+    if (!best) {
+      buffers.push_back(Pooled{at::empty({n}, at::TensorOptions().dtype(at::kByte)), 0});
+      best = &buffers.back();
+    }
+    best->used = generation;
+    return Act{best->bytes.narrow(0, 0, n), d, type};
+  }
+
+  void trim_pool() {
+    buffers.erase(std::remove_if(buffers.begin(), buffers.end(), [&](const Pooled& p) { return p.used != generation; }),
+               buffers.end());
   }
 
   Conv make_conv(const at::Tensor& w, const at::Tensor& b, bool deconv, const std::vector<int64_t>& stride,
@@ -382,6 +408,7 @@ struct OnednnUNet::Impl {
 
   at::Tensor forward(const at::Tensor& tiles) {
     std::lock_guard<std::mutex> lock(mutex);
+    ++generation;
     const at::Tensor x = tiles.to(at::kCPU, at::kFloat).contiguous();
     const memory::dims xd = dims_of(x.sizes());
     Act cur = alloc(xd, act);
@@ -411,6 +438,8 @@ struct OnednnUNet::Impl {
     }
     at::Tensor out = logits(cur);
     strm.wait();
+    cur = Act{};
+    trim_pool();
     return out;
   }
 
@@ -433,7 +462,9 @@ struct OnednnUNet::Impl {
         sd[0] = 1;
         sd[2] = std::min(slab, depth - z);
         const int64_t offset = (n * depth + z) * plane * x.d[1];
-        Act part = conv(head, Act{x.storage.narrow(0, offset, sd[2] * plane * x.d[1]), sd, x.type}, false, dt::f32);
+        const int64_t elem = x.type == dt::bf16 ? 2 : 4;
+        Act part = conv(head, Act{x.storage.narrow(0, offset * elem, sd[2] * plane * x.d[1] * elem), sd, x.type},
+                        false, dt::f32);
         memory::dims dd = sd;
         dd[1] = classes;
         memory::dims strides(nd);  // the slab inside the dense output
