@@ -1,6 +1,7 @@
 // The native U-Net's oneDNN inference engine (detail/onednn_unet.h) against the torch modules (the
 // ATen path, VOXSEG_ONEDNN_ENGINE=0) with the same random weights: PlainConvUNet 2D/3D, ResEnc,
 // instance / batch / no norm, odd stage sizes, batches, changing shapes, bf16.
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -104,6 +105,20 @@ TEST(OnednnUNet, Plain3dOddStageSizesAndBatch) {
 
 TEST(OnednnUNet, ShapesChangeBetweenCalls) {
   expect_fp32_equal(plain(3, 3), {{1, 1, 16, 16, 16}, {2, 1, 8, 12, 20}, {1, 1, 16, 16, 16}, {1, 1, 4, 4, 4}});
+}
+
+// oneDNN runs on LibTorch's OpenMP pool: a new thread count gets new primitives, same results.
+TEST(OnednnUNet, ThreadCountChangesBetweenCalls) {
+  const UNetConfig c = plain(3, 3);
+  const Nets n = make_nets(c, random_weights(c, 2), Precision::FP32);
+  const at::Tensor x = torch::randn({1, 1, 16, 8, 16});
+  const at::Tensor want = n.aten->forward(x);
+  const int before = at::get_num_threads();
+  for (int threads : {1, 2, 1}) {
+    at::set_num_threads(threads);
+    EXPECT_LT(relative_error(n.engine->forward(x), want), 1e-4) << threads << " thread(s)";
+  }
+  at::set_num_threads(before);
 }
 
 TEST(OnednnUNet, Plain2dBatchNormMatchesAten) {
