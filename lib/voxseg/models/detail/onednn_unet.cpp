@@ -74,6 +74,59 @@ std::string key_of(char kind, int id, const memory::dims& d) {
 
 }  // namespace
 
+namespace {
+
+// Activation buffers are reused across forwards: a fresh large allocation is fresh pages from the
+// kernel, and faulting them in costs as much as a convolution at the first stage. One pool for the
+// process, so that several networks (nnU-Net's folds) share one forward's worth of buffers. A
+// buffer is free when only the pool holds its storage; free buffers that the latest forward did not
+// use are released after it.
+class BufferPool {
+ public:
+  at::Tensor take(int64_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Pooled* best = nullptr;
+    for (auto& p : buffers_)
+      if (p.bytes.storage().use_count() == 1 && p.bytes.numel() >= bytes && p.bytes.numel() <= 2 * bytes &&
+          (!best || p.bytes.numel() < best->bytes.numel()))
+        best = &p;
+    if (!best) {
+      buffers_.push_back(Pooled{at::empty({bytes}, at::TensorOptions().dtype(at::kByte)), 0});
+      best = &buffers_.back();
+    }
+    best->used = generation_;
+    return best->bytes.narrow(0, 0, bytes);
+  }
+  void begin_forward() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++generation_;
+  }
+  void end_forward() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    buffers_.erase(std::remove_if(buffers_.begin(), buffers_.end(),
+                                  [&](const Pooled& p) {
+                                    return p.used != generation_ && p.bytes.storage().use_count() == 1;
+                                  }),
+                   buffers_.end());
+  }
+
+ private:
+  struct Pooled {
+    at::Tensor bytes;
+    uint64_t used = 0;  // generation of the last forward that took it
+  };
+  std::mutex mutex_;
+  std::vector<Pooled> buffers_;
+  uint64_t generation_ = 0;
+};
+
+BufferPool& buffer_pool() {
+  static BufferPool* pool = new BufferPool;  // never destroyed: no tensor freed after LibTorch's teardown
+  return *pool;
+}
+
+}  // namespace
+
 struct OnednnUNet::Impl {
   int dims = 3;
   float slope = 0.01f;
@@ -116,35 +169,10 @@ struct OnednnUNet::Impl {
       return ChannelsLast{storage.data_ptr(), type == dt::bf16, d[0], vox, d[1]};
     }
   };
-  // Activation buffers are reused across forwards: fresh large allocations are fresh pages from
-  // the kernel, and faulting them in costs as much as a convolution at the first stage. A buffer is
-  // free when only the pool holds its storage; buffers no forward used are dropped after it.
-  struct Pooled {
-    at::Tensor bytes;
-    uint64_t used = 0;  // generation of the last forward that used it
-  };
-  std::vector<Pooled> buffers;
-  uint64_t generation = 0;
-
   Act alloc(const memory::dims& d, dt type) {
     int64_t n = type == dt::bf16 ? 2 : 4;
     for (auto v : d) n *= v;
-    Pooled* best = nullptr;
-    for (auto& p : buffers)
-      if (p.bytes.storage().use_count() == 1 && p.bytes.numel() >= n && p.bytes.numel() <= 2 * n &&
-          (!best || p.bytes.numel() < best->bytes.numel()))
-        best = &p;
-    if (!best) {
-      buffers.push_back(Pooled{at::empty({n}, at::TensorOptions().dtype(at::kByte)), 0});
-      best = &buffers.back();
-    }
-    best->used = generation;
-    return Act{best->bytes.narrow(0, 0, n), d, type};
-  }
-
-  void trim_pool() {
-    buffers.erase(std::remove_if(buffers.begin(), buffers.end(), [&](const Pooled& p) { return p.used != generation; }),
-               buffers.end());
+    return Act{buffer_pool().take(n), d, type};
   }
 
   Conv make_conv(const at::Tensor& w, const at::Tensor& b, bool deconv, const std::vector<int64_t>& stride,
@@ -152,8 +180,10 @@ struct OnednnUNet::Impl {
     Conv c;
     c.id = n_layers++;
     c.deconv = deconv;
-    c.weight = w.detach().to(at::kCPU, at::kFloat).contiguous().clone();
-    if (b.defined()) c.bias = b.detach().to(at::kCPU, at::kFloat).contiguous().clone();
+    // Shared with the module (the network keeps it, inference does not change it); packed copies
+    // are made per primitive format.
+    c.weight = w.detach().to(at::kCPU, at::kFloat).contiguous();
+    if (b.defined()) c.bias = b.detach().to(at::kCPU, at::kFloat).contiguous();
     c.stride = memory::dims(stride.begin(), stride.end());
     c.padding = memory::dims(padding.begin(), padding.end());
     return c;
@@ -169,8 +199,8 @@ struct OnednnUNet::Impl {
     if (m.norm && cfg.norm == "instance") {
       b.instance = true;
       if (m.norm->weight.defined()) {
-        b.gamma = m.norm->weight.detach().to(at::kCPU, at::kFloat).contiguous().clone();
-        b.beta = m.norm->bias.detach().to(at::kCPU, at::kFloat).contiguous().clone();
+        b.gamma = m.norm->weight.detach().to(at::kCPU, at::kFloat).contiguous();
+        b.beta = m.norm->bias.detach().to(at::kCPU, at::kFloat).contiguous();
       }
     } else if (m.norm && cfg.norm == "batch") {  // eval mode: y = (x - mean) * g / sqrt(var + eps) + beta
       const int64_t out = b.conv.weight.size(0);
@@ -408,7 +438,7 @@ struct OnednnUNet::Impl {
 
   at::Tensor forward(const at::Tensor& tiles) {
     std::lock_guard<std::mutex> lock(mutex);
-    ++generation;
+    buffer_pool().begin_forward();
     const at::Tensor x = tiles.to(at::kCPU, at::kFloat).contiguous();
     const memory::dims xd = dims_of(x.sizes());
     Act cur = alloc(xd, act);
@@ -439,7 +469,7 @@ struct OnednnUNet::Impl {
     at::Tensor out = logits(cur);
     strm.wait();
     cur = Act{};
-    trim_pool();
+    buffer_pool().end_forward();
     return out;
   }
 
