@@ -15,8 +15,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -250,8 +250,8 @@ int main(int argc, char** argv) {
         if (aten) {  // how far the engine's logits are from ATen's (relative to the largest logit)
           const double diff = (engine_logits - y).abs().max().item<double>() / y.abs().max().item<double>();
           const double agree = engine_logits.argmax(1).eq(y.argmax(1)).to(at::kDouble).mean().item<double>();
-          std::snprintf(buf, sizeof buf, ", \"%s_engine_vs_aten\": %.2e, \"%s_label_agreement\": %.5f", p.c_str(),
-                        diff, p.c_str(), agree);
+          std::snprintf(buf, sizeof buf, ", \"%s_engine_vs_aten\": %.2e, \"%s_label_agreement\": %.5f", p.c_str(), diff,
+                        p.c_str(), agree);
           out += buf;
         } else {
           engine_logits = y;

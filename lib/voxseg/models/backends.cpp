@@ -80,8 +80,8 @@ class UNetNetwork final : public Network {
       try {
         return engine_->forward(tiles);
       } catch (const std::exception& e) {  // e.g. bf16 on a CPU oneDNN has no kernel for: ATen from now on
-        log::warn("model '{}': oneDNN engine failed on tiles {} ({}), using ATen: {}", name_,
-                  shape_text(tiles.sizes()), precision_name(precision_), one_line(e.what()));
+        log::warn("model '{}': oneDNN engine failed on tiles {} ({}), using ATen: {}", name_, shape_text(tiles.sizes()),
+                  precision_name(precision_), one_line(e.what()));
         engine_.reset();
       }
     }

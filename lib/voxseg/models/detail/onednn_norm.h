@@ -14,10 +14,10 @@ struct ChannelsLast {
 };
 
 struct NormAct {
-  bool instance = false;           // normalise by the sample's per-channel mean and variance
+  bool instance = false;  // normalise by the sample's per-channel mean and variance
   double eps = 1e-5;
-  const float* gamma = nullptr;    // per channel, or null (1)
-  const float* beta = nullptr;     // per channel, or null (0)
+  const float* gamma = nullptr;            // per channel, or null (1)
+  const float* beta = nullptr;             // per channel, or null (0)
   const ChannelsLast* residual = nullptr;  // same shape, added after the norm (before the activation)
   bool leaky = false;
   float slope = 0.01f;

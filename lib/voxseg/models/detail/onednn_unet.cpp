@@ -103,11 +103,10 @@ class BufferPool {
   }
   void end_forward() {
     std::lock_guard<std::mutex> lock(mutex_);
-    buffers_.erase(std::remove_if(buffers_.begin(), buffers_.end(),
-                                  [&](const Pooled& p) {
-                                    return p.used != generation_ && p.bytes.storage().use_count() == 1;
-                                  }),
-                   buffers_.end());
+    buffers_.erase(
+        std::remove_if(buffers_.begin(), buffers_.end(),
+                       [&](const Pooled& p) { return p.used != generation_ && p.bytes.storage().use_count() == 1; }),
+        buffers_.end());
   }
 
  private:
@@ -207,7 +206,8 @@ struct OnednnUNet::Impl {
       at::Tensor g = m.norm->weight.defined() ? m.norm->weight.detach().to(at::kCPU, at::kFloat) : at::ones({out});
       at::Tensor beta = m.norm->bias.defined() ? m.norm->bias.detach().to(at::kCPU, at::kFloat) : at::zeros({out});
       const at::Tensor mean = m.norm->running_mean.detach().to(at::kCPU, at::kDouble);
-      const at::Tensor scale = g.to(at::kDouble) / (m.norm->running_var.detach().to(at::kCPU, at::kDouble) + cfg.norm_eps).sqrt();
+      const at::Tensor scale =
+          g.to(at::kDouble) / (m.norm->running_var.detach().to(at::kCPU, at::kDouble) + cfg.norm_eps).sqrt();
       std::vector<int64_t> shape(size_t(b.conv.weight.dim()), 1);
       shape[0] = out;
       b.conv.weight = (b.conv.weight.to(at::kDouble) * scale.view(shape)).to(at::kFloat).contiguous();
@@ -217,10 +217,12 @@ struct OnednnUNet::Impl {
     return b;
   }
 
-  std::vector<Block> make_stack(const StackedConvBlocksImpl& s, const UNetConfig& cfg, const std::vector<int64_t>& first) {
+  std::vector<Block> make_stack(const StackedConvBlocksImpl& s, const UNetConfig& cfg,
+                                const std::vector<int64_t>& first) {
     std::vector<Block> out;
     const std::vector<int64_t> ones(size_t(cfg.dims), 1);
-    for (size_t i = 0; i < s.blocks.size(); ++i) out.push_back(make_block(*s.blocks[i], cfg, i == 0 ? first : ones, true));
+    for (size_t i = 0; i < s.blocks.size(); ++i)
+      out.push_back(make_block(*s.blocks[i], cfg, i == 0 ? first : ones, true));
     return out;
   }
 
@@ -303,8 +305,8 @@ struct OnednnUNet::Impl {
       const int64_t k = wd[a], s = c.stride[a - 2], p = c.padding[a - 2];
       od.push_back(c.deconv ? (in.d[a] - 1) * s - 2 * p + k : (in.d[a] + 2 * p - k) / s + 1);
     }
-    const std::string key = key_of(c.deconv ? 'd' : 'c', c.id, in.d) + (leaky_post ? "L" : "") +
-                            (out_type == dt::f32 ? "f" : "b");
+    const std::string key =
+        key_of(c.deconv ? 'd' : 'c', c.id, in.d) + (leaky_post ? "L" : "") + (out_type == dt::f32 ? "f" : "b");
     auto it = cache.find(key);
     if (it == cache.end()) {
       const dt wt = in.type;
@@ -339,9 +341,8 @@ struct OnednnUNet::Impl {
       it = cache.emplace(key, std::move(e)).first;
     }
     Act out = alloc(od, out_type);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, in.mem(eng)},
-                                         {DNNL_ARG_WEIGHTS, it->second.weights},
-                                         {DNNL_ARG_DST, out.mem(eng)}};
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, in.mem(eng)}, {DNNL_ARG_WEIGHTS, it->second.weights}, {DNNL_ARG_DST, out.mem(eng)}};
     if (c.bias.defined()) args.emplace(DNNL_ARG_BIAS, it->second.bias);
     it->second.prim.execute(strm, args);
     return out;
@@ -418,9 +419,9 @@ struct OnednnUNet::Impl {
       it = cache.emplace(key, std::move(e)).first;
     }
     Act out = alloc(od, a.type);
-    it->second.prim.execute(strm, {{DNNL_ARG_MULTIPLE_SRC, a.mem(eng)},
-                                   {DNNL_ARG_MULTIPLE_SRC + 1, b.mem(eng)},
-                                   {DNNL_ARG_DST, out.mem(eng)}});
+    it->second.prim.execute(
+        strm,
+        {{DNNL_ARG_MULTIPLE_SRC, a.mem(eng)}, {DNNL_ARG_MULTIPLE_SRC + 1, b.mem(eng)}, {DNNL_ARG_DST, out.mem(eng)}});
     return out;
   }
 
@@ -493,8 +494,8 @@ struct OnednnUNet::Impl {
         sd[2] = std::min(slab, depth - z);
         const int64_t offset = (n * depth + z) * plane * x.d[1];
         const int64_t elem = x.type == dt::bf16 ? 2 : 4;
-        Act part = conv(head, Act{x.storage.narrow(0, offset * elem, sd[2] * plane * x.d[1] * elem), sd, x.type},
-                        false, dt::f32);
+        Act part = conv(head, Act{x.storage.narrow(0, offset * elem, sd[2] * plane * x.d[1] * elem), sd, x.type}, false,
+                        dt::f32);
         memory::dims dd = sd;
         dd[1] = classes;
         memory::dims strides(nd);  // the slab inside the dense output
