@@ -25,8 +25,9 @@
 // first use of a (layer, input shape, thread count) and kept. Activations are channels-last (ndhwc /
 // nhwc): on AVX-512 and AMX oneDNN 2.6 picks its brgemm convolutions for that layout when asked for
 // "any" (its blocked nCdhw16c runs the older, slower bf16 kernels), and the norm pass reads it with
-// channels innermost. The skip concatenation is a concat primitive: a convolution writing into a
-// channel sub-range of a wider channels-last buffer falls back to oneDNN's reference kernel.
+// channels innermost. The skip concatenation is never made: the decoder's first convolution is split
+// by input channels (a convolution writing into a channel sub-range of a wider channels-last buffer,
+// the other way to avoid the copy, falls back to oneDNN's reference kernel).
 namespace voxseg::models::detail {
 
 namespace {
@@ -141,6 +142,7 @@ struct OnednnUNet::Impl {
   std::vector<std::vector<ResBlock>> res_stages;
   std::vector<Conv> transp;
   std::vector<std::vector<Block>> dec;
+  std::vector<Conv> dec_skip;  // the skip's half of each decoder stage's first conv
   Conv head;
   int n_layers = 0;
 
@@ -262,6 +264,15 @@ struct OnednnUNet::Impl {
       transp.push_back(make_conv(d.transpconvs[s]->weight, d.transpconvs[s]->bias_, true, stride,
                                  std::vector<int64_t>(size_t(dims), 0)));
       dec.push_back(make_stack(*d.stages[s], cfg, ones));
+      // The first conv reads cat(up, skip): split into up's and skip's input channels (see forward).
+      Conv& first = dec.back().front().conv;
+      const int64_t half = first.weight.size(1) / 2;
+      Conv skip_part = first;
+      skip_part.id = n_layers++;
+      skip_part.weight = first.weight.narrow(1, half, half).contiguous();
+      skip_part.bias = at::Tensor();
+      first.weight = first.weight.narrow(1, 0, half).contiguous();
+      dec_skip.push_back(std::move(skip_part));
     }
     head = make_conv(d.seg_layers.back()->weight, d.seg_layers.back()->bias_, false, ones,
                      std::vector<int64_t>(size_t(dims), 0));
@@ -296,7 +307,8 @@ struct OnednnUNet::Impl {
   }
 
   // conv / deconv of `in`, with an optional LeakyReLU post-op, into a new channels-last activation.
-  Act conv(const Conv& c, const Act& in, bool leaky_post, dt out_type) {
+  // With `accumulate`, the result is added to it (sum post-op) and it is returned.
+  Act conv(const Conv& c, const Act& in, bool leaky_post, dt out_type, const Act* accumulate = nullptr) {
     const size_t nd = in.d.size();
     memory::dims wd = dims_of(c.weight.sizes());
     if (c.deconv) std::swap(wd[0], wd[1]);
@@ -306,7 +318,8 @@ struct OnednnUNet::Impl {
       od.push_back(c.deconv ? (in.d[a] - 1) * s - 2 * p + k : (in.d[a] + 2 * p - k) / s + 1);
     }
     const std::string key =
-        key_of(c.deconv ? 'd' : 'c', c.id, in.d) + (leaky_post ? "L" : "") + (out_type == dt::f32 ? "f" : "b");
+        key_of(c.deconv ? 'd' : 'c', c.id, in.d) + (leaky_post ? "L" : "") + (out_type == dt::f32 ? "f" : "b") +
+        (accumulate ? "S" : "");
     auto it = cache.find(key);
     if (it == cache.end()) {
       const dt wt = in.type;
@@ -315,11 +328,10 @@ struct OnednnUNet::Impl {
       const memory::desc dst_md(od, out_type, channels_last(nd));
       const memory::desc b_md = c.bias.defined() ? memory::desc({wd[0]}, dt::f32, tag::a) : memory::desc();
       dnnl::primitive_attr attr;
-      if (leaky_post) {
-        dnnl::post_ops po;
-        po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, slope, 0.f);
-        attr.set_post_ops(po);
-      }
+      dnnl::post_ops po;
+      if (accumulate) po.append_sum(1.f);
+      if (leaky_post) po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, slope, 0.f);
+      attr.set_post_ops(po);
       const memory::dims& pad = c.padding;
       Entry e;
       if (c.deconv) {
@@ -340,7 +352,7 @@ struct OnednnUNet::Impl {
       e.dst = dst_md;
       it = cache.emplace(key, std::move(e)).first;
     }
-    Act out = alloc(od, out_type);
+    Act out = accumulate ? *accumulate : alloc(od, out_type);
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, in.mem(eng)}, {DNNL_ARG_WEIGHTS, it->second.weights}, {DNNL_ARG_DST, out.mem(eng)}};
     if (c.bias.defined()) args.emplace(DNNL_ARG_BIAS, it->second.bias);
@@ -403,28 +415,6 @@ struct OnednnUNet::Impl {
     return z;
   }
 
-  Act concat(const Act& a, const Act& b, int id) {
-    const size_t nd = a.d.size();
-    memory::dims od = a.d;
-    od[1] = a.d[1] + b.d[1];
-    const std::string key = key_of('k', id, a.d);
-    auto it = cache.find(key);
-    if (it == cache.end()) {
-      const memory::desc dst_md(od, a.type, channels_last(nd));
-      std::vector<memory::desc> srcs{memory::desc(a.d, a.type, channels_last(nd)),
-                                     memory::desc(b.d, b.type, channels_last(nd))};
-      Entry e;
-      e.prim = dnnl::concat(dnnl::concat::primitive_desc(dst_md, 1, srcs, eng));
-      e.dst = dst_md;
-      it = cache.emplace(key, std::move(e)).first;
-    }
-    Act out = alloc(od, a.type);
-    it->second.prim.execute(
-        strm,
-        {{DNNL_ARG_MULTIPLE_SRC, a.mem(eng)}, {DNNL_ARG_MULTIPLE_SRC + 1, b.mem(eng)}, {DNNL_ARG_DST, out.mem(eng)}});
-    return out;
-  }
-
   // Dense float32 [N, C, spatial] <-> channels-last activations.
   void convert(const memory& src, const memory& dst, char kind, const memory::dims& d) {
     const std::string key = key_of(kind, 0, d);
@@ -461,11 +451,17 @@ struct OnednnUNet::Impl {
     cur = skips.back();
     skips.pop_back();
     for (size_t s = 0; s < dec.size(); ++s) {
+      // conv(cat(up, skip)) = conv(up, W_up) + conv(skip, W_skip): the second accumulates into the
+      // first's output (sum post-op), so no concatenated copy is made.
       Act up = conv(transp[s], cur, false, act);
-      cur = concat(up, skips.back(), transp[s].id);
+      const Block& first = dec[s].front();
+      Act y = conv(first.conv, up, false, act);
       up = Act{};
+      conv(dec_skip[s], skips.back(), first.leaky && !first.instance, act, &y);
       skips.pop_back();
-      for (const auto& b : dec[s]) cur = block(b, cur);
+      if (first.instance) norm(first, y, nullptr, first.leaky);
+      cur = y;
+      for (size_t i = 1; i < dec[s].size(); ++i) cur = block(dec[s][i], cur);
     }
     at::Tensor out = logits(cur);
     strm.wait();
