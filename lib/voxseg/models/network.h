@@ -24,4 +24,9 @@ class Network {
   virtual std::string forward_path() const { return "aten"; }
 };
 
+/// Frees the activation buffers the native U-Net's oneDNN engine keeps between forwards (one
+/// forward's worth, shared by all networks of the process), e.g. after the last tile of a case so
+/// that what follows has the memory. The next forward allocates them again.
+void release_inference_buffers();
+
 }  // namespace voxseg::models

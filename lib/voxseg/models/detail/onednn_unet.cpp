@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "voxseg/models/detail/onednn_norm.h"
+#include "voxseg/models/network.h"
 #include "voxseg/models/detail/unet_modules.h"
 #include "voxseg/models/unet.h"
 
@@ -101,6 +102,12 @@ class BufferPool {
   void begin_forward() {
     std::lock_guard<std::mutex> lock(mutex_);
     ++generation_;
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    buffers_.erase(std::remove_if(buffers_.begin(), buffers_.end(),
+                                  [](const Pooled& p) { return p.bytes.storage().use_count() == 1; }),
+                   buffers_.end());
   }
   void end_forward() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -541,6 +548,14 @@ OnednnUNet::OnednnUNet(const UNet& net, bool bf16) {
 }
 
 OnednnUNet::~OnednnUNet() = default;
+
+}  // namespace voxseg::models::detail
+
+namespace voxseg::models {
+void release_inference_buffers() { detail::buffer_pool().release(); }
+}  // namespace voxseg::models
+
+namespace voxseg::models::detail {
 
 at::Tensor OnednnUNet::forward(const at::Tensor& tiles) { return impl_->forward(tiles); }
 
