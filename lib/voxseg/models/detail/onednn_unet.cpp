@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "voxseg/models/detail/onednn_norm.h"
-#include "voxseg/models/network.h"
 #include "voxseg/models/detail/unet_modules.h"
+#include "voxseg/models/network.h"
 #include "voxseg/models/unet.h"
 
 // The network's structure is copied at construction into plain layer lists (Conv, Block, ResBlock);
@@ -324,9 +324,8 @@ struct OnednnUNet::Impl {
       const int64_t k = wd[a], s = c.stride[a - 2], p = c.padding[a - 2];
       od.push_back(c.deconv ? (in.d[a] - 1) * s - 2 * p + k : (in.d[a] + 2 * p - k) / s + 1);
     }
-    const std::string key =
-        key_of(c.deconv ? 'd' : 'c', c.id, in.d) + (leaky_post ? "L" : "") + (out_type == dt::f32 ? "f" : "b") +
-        (accumulate ? "S" : "");
+    const std::string key = key_of(c.deconv ? 'd' : 'c', c.id, in.d) + (leaky_post ? "L" : "") +
+                            (out_type == dt::f32 ? "f" : "b") + (accumulate ? "S" : "");
     auto it = cache.find(key);
     if (it == cache.end()) {
       const dt wt = in.type;
