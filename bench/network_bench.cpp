@@ -3,7 +3,8 @@
 // tensors and prepacked weights (no reorders per call; also through ATen's dense at::conv3d), and
 // the network rate is the network's convolution FLOPs (2 x MACs of every conv, transposed conv and
 // 1x1 head; norms and activations not counted) over the time of one Network::forward, the path
-// voxseg predict runs. fp32 and bf16 (autocast, as --precision bf16). Random weights.
+// voxseg predict runs: the oneDNN engine (`<p>_*`) and the torch modules through ATen
+// (`<p>_aten_*`, bf16 by autocast), fp32 and bf16, with how far the two outputs differ. Random weights.
 // Networks: nnU-Net's default 3d_fullres PlainConvUNet (6 stages, 32->320, patch 128^3), the
 // 5-stage variant at 64^3, and ResEnc-M (nnUNetResEncUNetMPlans: blocks 1,3,4,6,6,6, patch 128^3).
 // usage: network_bench [--threads N] [--repeats N] [--conv-size S] [--patch-divisor D] [--classes K]
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -228,15 +230,33 @@ int main(int argc, char** argv) {
     out += buf;
     first = false;
     const at::Tensor x = torch::randn({1, 1, n.patch[0], n.patch[1], n.patch[2]});
+    at::Tensor engine_logits;
     for (const auto& p : precisions) {
       const Precision precision = voxseg::models::parse_precision(p);
-      const auto net =
-          voxseg::models::make_unet_network(n.config, weights, "random", n.name, c10::Device(c10::kCPU), precision);
-      const double s = median_seconds(repeats, [&] { net->forward(x); });
-      const double rate = flops / s * 1e-9;
-      std::snprintf(buf, sizeof buf, ", \"%s_s\": %.3f, \"%s_gflops\": %.1f, \"%s_ratio\": %.3f", p.c_str(), s,
-                    p.c_str(), rate, p.c_str(), rate / raw_rate(p));
-      out += buf;
+      // The oneDNN engine (what predict runs) and the torch modules (VOXSEG_ONEDNN_ENGINE=0).
+      for (const bool aten : {false, true}) {
+        if (aten) setenv("VOXSEG_ONEDNN_ENGINE", "0", 1);
+        const auto net =
+            voxseg::models::make_unet_network(n.config, weights, "random", n.name, c10::Device(c10::kCPU), precision);
+        if (aten) unsetenv("VOXSEG_ONEDNN_ENGINE");
+        at::Tensor y;
+        const double s = median_seconds(repeats, [&] { y = net->forward(x); });
+        const double rate = flops / s * 1e-9;
+        const std::string key = p + (aten ? "_aten" : "");
+        std::snprintf(buf, sizeof buf, ", \"%s_s\": %.3f, \"%s_gflops\": %.1f, \"%s_ratio\": %.3f, \"%s_path\": \"%s\"",
+                      key.c_str(), s, key.c_str(), rate, key.c_str(), rate / raw_rate(p), key.c_str(),
+                      net->forward_path().c_str());
+        out += buf;
+        if (aten) {  // how far the engine's logits are from ATen's (relative to the largest logit)
+          const double diff = (engine_logits - y).abs().max().item<double>() / y.abs().max().item<double>();
+          const double agree = engine_logits.argmax(1).eq(y.argmax(1)).to(at::kDouble).mean().item<double>();
+          std::snprintf(buf, sizeof buf, ", \"%s_engine_vs_aten\": %.2e, \"%s_label_agreement\": %.5f", p.c_str(), diff,
+                        p.c_str(), agree);
+          out += buf;
+        } else {
+          engine_logits = y;
+        }
+      }
     }
     out += "}";
   }

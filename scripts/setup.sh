@@ -12,6 +12,7 @@ build_pkgs=(
   # LibTorch's matrix products go through libblas.so.3; with --no-install-recommends Debian's default
   # is the reference BLAS (libblas3), ~40x slower than OpenBLAS (docs/performance.md).
   libopenblas0-pthread
+  libdnnl-dev  # oneDNN C++ API: the native U-Net's inference engine (same libdnnl.so.2 as LibTorch)
 )
 test_pkgs=(
   dcmtk dicom3tools curl orthanc libgdcm-tools

@@ -297,6 +297,7 @@ WindowStats sliding_window(const at::Tensor& image, const std::vector<std::share
     if (o.stream) finalize_below(last < tiles.size() ? tiles[last].z : padded[0]);
     progress.advance(int64_t(last - first));
   }
+  models::release_inference_buffers();  // the engine's activations, before the last slices and what follows
   finalize_below(padded[0]);
   return stats;
 }

@@ -9,6 +9,7 @@
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
 #include "voxseg/models/bundle.h"
+#include "voxseg/models/detail/onednn_unet.h"
 #include "voxseg/models/detail/shape_text.h"
 #include "voxseg/models/detail/torchscript_optimize.h"
 #include "voxseg/models/unet.h"
@@ -62,15 +63,28 @@ class UNetNetwork final : public Network {
     } catch (const c10::Error& e) {
       fail(ExitCode::NoDevice, "cannot move model '{}' to {}: {}", name_, device_.str(), first_line(e));
     }
+    start_engine();
   }
   int64_t in_channels() const override { return net_.config().in_channels; }
   int64_t num_classes() const override { return net_.config().num_classes; }
   int spatial_dims() const override { return net_.config().dims; }
   std::string device() const override { return device_.str(); }
 
+  std::string forward_path() const override { return engine_ ? "onednn" : "aten"; }
+
   at::Tensor forward(const at::Tensor& tiles) override {
     check_tiles(tiles, spatial_dims(), in_channels(), name_);
     c10::InferenceMode no_grad;
+    if (engine_) {
+      net_.check_input(tiles);
+      try {
+        return engine_->forward(tiles);
+      } catch (const std::exception& e) {  // e.g. bf16 on a CPU oneDNN has no kernel for: ATen from now on
+        log::warn("model '{}': oneDNN engine failed on tiles {} ({}), using ATen: {}", name_, shape_text(tiles.sizes()),
+                  precision_name(precision_), one_line(e.what()));
+        engine_.reset();
+      }
+    }
     try {
       const at::Tensor x = tiles.to(device_, at::kFloat);
       PrecisionScope scope(precision_, device_);
@@ -82,10 +96,24 @@ class UNetNetwork final : public Network {
   }
 
  private:
+  // The oneDNN engine (detail/onednn_unet.h) for float32/bf16 on the CPU unless VOXSEG_ONEDNN_ENGINE=0;
+  // everything else (CUDA, fp16) runs the torch modules.
+  void start_engine() {
+    std::string why;
+    if (!detail::onednn_engine_enabled()) why = "VOXSEG_ONEDNN_ENGINE=0";
+    else if (!device_.is_cpu()) why = "device " + device_.str();
+    else if (precision_ != Precision::FP32 && precision_ != Precision::BF16) why = precision_name(precision_);
+    else why = detail::onednn_unet_unsupported(net_);
+    if (why.empty()) engine_ = std::make_unique<detail::OnednnUNet>(net_, precision_ == Precision::BF16);
+    log::debug("model '{}': forward on {}{}", name_, engine_ ? "the oneDNN engine" : "ATen",
+               why.empty() ? std::string() : " (" + why + ")");
+  }
+
   UNet net_;
   c10::Device device_;
   Precision precision_;
   std::string name_;
+  std::unique_ptr<detail::OnednnUNet> engine_;
 };
 
 // VOXSEG_TORCHSCRIPT_OPTIMIZE=0 runs TorchScript modules as loaded (no freezing or graph passes).

@@ -20,6 +20,13 @@ class Network {
   virtual at::Tensor forward(const at::Tensor& tiles) = 0;
   /// "cpu", "cuda:0", ...
   virtual std::string device() const = 0;
+  /// What ran the last forward: "onednn" (the native U-Net's oneDNN engine) or "aten".
+  virtual std::string forward_path() const { return "aten"; }
 };
+
+/// Frees the activation buffers the native U-Net's oneDNN engine keeps between forwards (one
+/// forward's worth, shared by all networks of the process), e.g. after the last tile of a case so
+/// that what follows has the memory. The next forward allocates them again.
+void release_inference_buffers();
 
 }  // namespace voxseg::models

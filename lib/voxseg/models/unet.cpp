@@ -98,12 +98,14 @@ void check_input(const UNetConfig& c, const at::Tensor& x) {
 }  // namespace
 
 std::vector<at::Tensor> UNet::forward_all(const at::Tensor& x) {
-  check_input(impl_->config, x);
+  models::check_input(impl_->config, x);
   return impl_->decoder->forward(impl_->encode(x), true);
 }
 
+void UNet::check_input(const at::Tensor& x) const { models::check_input(impl_->config, x); }
+
 at::Tensor UNet::forward(const at::Tensor& x) {
-  check_input(impl_->config, x);
+  models::check_input(impl_->config, x);
   return impl_->decoder->forward(impl_->encode(x), false).front();
 }
 

@@ -39,6 +39,8 @@ class UNet {
   /// the input's rank or channels differ from the configuration or a spatial size is not a multiple
   /// of total_strides().
   at::Tensor forward(const at::Tensor& x);
+  /// The checks of forward (rank, channels, multiples of total_strides()), without running it.
+  void check_input(const at::Tensor& x) const;
   /// Deep supervision: the seg head of every decoder stage, in nnU-Net's order (full resolution
   /// first, then each coarser stage); n_stages - 1 tensors. Used by training.
   std::vector<at::Tensor> forward_all(const at::Tensor& x);

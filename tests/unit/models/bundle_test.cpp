@@ -102,7 +102,9 @@ TEST(Bundle, NativeNetworkFromBundleComputesTheSavedNetwork) {
   const at::Tensor expected = saved.net->forward(x);
   const at::Tensor got = network->forward(x);
   EXPECT_EQ(got.scalar_type(), at::kFloat);
-  EXPECT_EQ(max_abs_diff(got, expected), 0.0);
+  // The network runs on the oneDNN engine, the module on ATen: equal up to float rounding.
+  EXPECT_EQ(network->forward_path(), "onednn");
+  EXPECT_LT(max_abs_diff(got, expected), 1e-5 * expected.abs().max().item<double>());
   // bf16 runs (transposed convs inside stay fp32), returns float32 logits close to fp32.
   const auto bf16 = make_network(load_bundle(saved.dir, "cpu", Precision::BF16));
   at::Tensor low;
@@ -143,7 +145,8 @@ TEST(Bundle, TwoDimensionalBundleRoundTripsSliceAxisAndChannels) {
   const at::Tensor x = torch::randn({2, 2, 32, 16});
   net.train(false);
   torch::NoGradGuard no_grad;
-  EXPECT_EQ(max_abs_diff(network->forward(x), net.forward(x)), 0.0);
+  const at::Tensor expected = net.forward(x);
+  EXPECT_LT(max_abs_diff(network->forward(x), expected), 1e-5 * expected.abs().max().item<double>());  // oneDNN engine
 }
 
 TEST(Bundle, MissingFolderOrModelJsonIsBadModel) {
