@@ -46,3 +46,14 @@ require_gloo() {
   return 0
 }
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# The predict tests' fixture: a small scripted bundle in $WORK/model and cases $WORK/cases/<name>.nii.gz
+# (names as tests/cli/predict/make_cases.py takes them); skips without Debian's python3-torch.
+make_predict_fixture() {
+  /usr/bin/python3 -c 'import torch, nibabel' 2>/dev/null ||
+    skip "Debian's python3-torch and python3-nibabel are needed to write the test bundle"
+  local tools
+  tools="$(dirname "${BASH_SOURCE[0]}")/predict"
+  mkdir -p "$WORK/model" "$WORK/cases"
+  /usr/bin/python3 "$tools/make_bundle.py" "$WORK/model" || fail "cannot write the test bundle"
+  /usr/bin/python3 "$tools/make_cases.py" "$WORK/cases" "$@" || fail "cannot write cases"
+}

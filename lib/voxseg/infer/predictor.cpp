@@ -3,11 +3,11 @@
 #include <torch/torch.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
 
+#include "voxseg/core/env_switch.h"
 #include "voxseg/core/error.h"
 #include "voxseg/core/json_fields.h"
 #include "voxseg/core/log.h"
@@ -56,12 +56,6 @@ class SliceResampler {
   std::map<int64_t, at::Tensor> cache_;
   int64_t next_ = 0, held_ = 0;
 };
-
-// An environment switch for A/B benchmarks of two paths that give the same result.
-bool env_flag(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && std::string(v) == "1";
-}
 
 std::array<int, 3> inverse(const std::array<int, 3>& t) {
   std::array<int, 3> inv{};
@@ -139,7 +133,7 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
   SliceResampler resampler(net_shape, crop, orders, write_slice);
   // Labels only: interpolate only where the network-grid winners around a voxel differ.
   const bool labels_only = streamable && orders[1] <= 1 && orders[2] <= 1 && !probs.defined() && !mapping.regions &&
-                           !options.resample_all_classes && !env_flag("VOXSEG_RESAMPLE_ALL_CLASSES");
+                           !options.resample_all_classes && !env_switch("VOXSEG_RESAMPLE_ALL_CLASSES", false);
   std::optional<LabelResampler> label_resampler;
   if (labels_only)
     label_resampler.emplace(net_shape, crop, orders, values, [&](int64_t zc, const at::Tensor& lab) {
@@ -171,9 +165,8 @@ Prediction predict_volume(const Volume& image, Model& model, const PredictOption
     all_slices.clear();
     for (int64_t z = 0; z < crop[0]; ++z) write_slice(z, all.select(1, z).contiguous());
     export_seconds += seconds_since(t0);
-  } else if ((label_resampler ? label_resampler->emitted() : resampler.emitted()) != crop[0]) {
-    fail(ExitCode::Internal, "resampling back produced {} of {} slices",
-         label_resampler ? label_resampler->emitted() : resampler.emitted(), crop[0]);
+  } else if (const int64_t n = label_resampler ? label_resampler->emitted() : resampler.emitted(); n != crop[0]) {
+    fail(ExitCode::Internal, "resampling back produced {} of {} slices", n, crop[0]);
   }
   const double window_seconds = seconds_since(t_win);
 

@@ -2,10 +2,9 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
-#include <cstdlib>
-#include <cstring>
 #include <optional>
 
+#include "voxseg/core/env_switch.h"
 #include "voxseg/core/error.h"
 #include "voxseg/core/log.h"
 #include "voxseg/models/bundle.h"
@@ -117,10 +116,7 @@ class UNetNetwork final : public Network {
 };
 
 // VOXSEG_TORCHSCRIPT_OPTIMIZE=0 runs TorchScript modules as loaded (no freezing or graph passes).
-bool torchscript_passes_enabled() {
-  const char* v = std::getenv("VOXSEG_TORCHSCRIPT_OPTIMIZE");
-  return v == nullptr || std::strcmp(v, "0") != 0;
-}
+bool torchscript_passes_enabled() { return env_switch("VOXSEG_TORCHSCRIPT_OPTIMIZE", true); }
 
 // A module exported from Python with torch.jit.script/trace and torch.jit.save. In LibTorch 1.13
 // TorchScript modules fail under autocast, so bf16/fp16 cast the module and its input instead; the

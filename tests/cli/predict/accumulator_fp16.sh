@@ -1,11 +1,7 @@
 # --accumulator fp16 (the float16 logits slab) gives the labels of fp32 and is named in the report;
 # auto stays fp32 for a small model; an unknown value is a usage error (exit 2) before any work.
 source "$(dirname "$0")/../lib.sh"
-/usr/bin/python3 -c 'import torch, nibabel' 2>/dev/null || skip "Debian's python3-torch and python3-nibabel are needed to write the test bundle"
-here="$(dirname "$0")"
-mkdir -p "$WORK/model" "$WORK/cases"
-/usr/bin/python3 "$here/make_bundle.py" "$WORK/model" || fail "cannot write the test bundle"
-/usr/bin/python3 "$here/make_cases.py" "$WORK/cases" a || fail "cannot write cases"
+make_predict_fixture a
 
 expect_exit 0 voxseg predict -m "$WORK/model" "$WORK/cases/a.nii.gz" -o "$WORK/auto.nii.gz"
 [ "$(json_get "$WORK/auto.json" accumulator)" = fp32 ] || fail "auto did not keep fp32 for a small model"

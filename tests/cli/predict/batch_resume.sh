@@ -1,11 +1,8 @@
 # A batch with one corrupt file writes the others (with the input's exact geometry), exits 8, and a
 # rerun without --force skips the finished cases; --force redoes them.
 source "$(dirname "$0")/../lib.sh"
-/usr/bin/python3 -c 'import torch, nibabel' 2>/dev/null || skip "Debian's python3-torch and python3-nibabel are needed to write the test bundle"
-here="$(dirname "$0")"
-mkdir -p "$WORK/model" "$WORK/cases" "$WORK/out"
-/usr/bin/python3 "$here/make_bundle.py" "$WORK/model" || fail "cannot write the test bundle"
-/usr/bin/python3 "$here/make_cases.py" "$WORK/cases" a b c_corrupt || fail "cannot write cases"
+make_predict_fixture a b c_corrupt
+mkdir -p "$WORK/out"
 
 expect_exit 8 voxseg predict -m "$WORK/model" "$WORK/cases" -o "$WORK/out" --json
 expect_stderr "c_corrupt"

@@ -3,11 +3,8 @@
 # the labels are the same either way, for a TorchScript bundle and an nnU-Net folder (whose labels
 # also equal PyTorch's), and the report says how many copies went per pass. A negative value is exit 2.
 source "$(dirname "$0")/../lib.sh"
-/usr/bin/python3 -c 'import torch, nibabel' 2>/dev/null || skip "Debian's python3-torch and python3-nibabel are needed to write the fixtures"
+make_predict_fixture a
 here="$(dirname "$0")"
-mkdir -p "$WORK/model" "$WORK/cases"
-/usr/bin/python3 "$here/make_bundle.py" "$WORK/model" || fail "cannot write the test bundle"
-/usr/bin/python3 "$here/make_cases.py" "$WORK/cases" a || fail "cannot write the case"
 
 expect_exit 0 voxseg predict -m "$WORK/model" "$WORK/cases/a.nii.gz" -o "$WORK/all.nii.gz" --tta-batch 8
 expect_exit 0 voxseg predict -m "$WORK/model" "$WORK/cases/a.nii.gz" -o "$WORK/one.nii.gz"

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -16,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "voxseg/core/env_switch.h"
 #include "voxseg/models/detail/onednn_norm.h"
 #include "voxseg/models/detail/unet_modules.h"
 #include "voxseg/models/network.h"
@@ -534,10 +534,7 @@ std::string onednn_unet_unsupported(const UNet& net) {
   return {};
 }
 
-bool onednn_engine_enabled() {
-  const char* v = std::getenv("VOXSEG_ONEDNN_ENGINE");
-  return v == nullptr || std::strcmp(v, "0") != 0;
-}
+bool onednn_engine_enabled() { return env_switch("VOXSEG_ONEDNN_ENGINE", true); }
 
 OnednnUNet::OnednnUNet(const UNet& net, bool bf16) {
   const std::string why = onednn_unet_unsupported(net);
@@ -548,14 +545,10 @@ OnednnUNet::OnednnUNet(const UNet& net, bool bf16) {
 
 OnednnUNet::~OnednnUNet() = default;
 
+at::Tensor OnednnUNet::forward(const at::Tensor& tiles) { return impl_->forward(tiles); }
+
 }  // namespace voxseg::models::detail
 
 namespace voxseg::models {
 void release_inference_buffers() { detail::buffer_pool().release(); }
 }  // namespace voxseg::models
-
-namespace voxseg::models::detail {
-
-at::Tensor OnednnUNet::forward(const at::Tensor& tiles) { return impl_->forward(tiles); }
-
-}  // namespace voxseg::models::detail
